@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "MLCore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "MLCore", targets: ["MLCore"]),
+        .library(name: "Algorithms", targets: ["Algorithms"]),
+        .executable(name: "mlbench", targets: ["mlbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // OpenBLAS + LAPACKE. A module map and a one-line shim header; nothing else.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
+        ),
+        // Numbers, parallelism, data, metrics. No algorithm knowledge.
+        .target(
+            name: "MLCore",
+            dependencies: ["CBLAS", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The algorithms, written against MLCore. No files, HTTP or container names.
+        .target(name: "Algorithms", dependencies: ["MLCore"]),
+        // mlbench's suites and harness, as a library so tests can drive them.
+        .target(
+            name: "MLBenchKit",
+            dependencies: ["MLCore", "Algorithms", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "mlbench",
+            dependencies: [
+                "MLBenchKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"]),
+        .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
