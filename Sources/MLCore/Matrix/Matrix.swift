@@ -43,6 +43,15 @@ public struct Matrix<T: BLASScalar>: Sendable {
         try initializer(UnsafeMutableBufferPointer(start: storage.base, count: rows * columns))
     }
 
+    /// Adopts `storage` (capacity ≥ rows × columns, first rows × columns elements initialized).
+    /// For readers that grow a buffer and then hand it over without a copy.
+    init(adopting storage: MatrixStorage<T>, rows: Int, columns: Int) {
+        self.storage = storage
+        self.offset = 0
+        self.rows = rows
+        self.columns = columns
+    }
+
     /// A matrix from row-major `elements`.
     public init(rows: Int, columns: Int, elements: [T]) throws(ShapeError) {
         guard rows >= 0, columns >= 0, elements.count == rows * columns else {

@@ -1,0 +1,276 @@
+import Foundation
+
+/// Correctly rounded decimal-to-binary conversion from bytes, without allocation.
+///
+/// The grammar is Python's `float()` less underscores and hex: optional spaces, a sign (`+` or
+/// `-`), digits with an optional `.` and fraction, an optional exponent (`e`/`E`, sign, digits),
+/// or `nan` / `inf` / `infinity` in any case. At least one digit is required.
+///
+/// Speed comes from Clinger's fast path: when the significant digits fit a Double exactly
+/// (≤ 2^53, at most 19 digits read) and the power of ten is exact (|e| ≤ 22), a single IEEE
+/// multiplication or division is correctly rounded. Everything else (17+ significant digits,
+/// huge exponents) goes to the C library's `strtod`, which is correctly rounded too, on a
+/// bounded NUL-terminated copy. Every input therefore converts to the nearest Double, exactly as
+/// NumPy and pandas (`float_precision="round_trip"`) do.
+///
+/// `Float` results are correctly rounded as well: rounding to Double and then to Float differs
+/// from rounding once only when the Double lands exactly on a midpoint between two Floats (a
+/// Float midpoint is itself a Double, and rounding is monotone, so a Double that is not a
+/// midpoint lies on the same side of every midpoint as the decimal). Those rare inputs, and
+/// Float subnormals, are re-parsed with `strtof`.
+public enum DecimalParser {
+    /// 10^0 … 10^22, each exactly representable as a Double.
+    @usableFromInline static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// What a field holds.
+    public enum Field: Equatable, Sendable {
+        /// Nothing but spaces: a missing value.
+        case empty
+        case value(Double)
+        /// Not a number under the grammar above.
+        case invalid
+    }
+
+    /// Parses the bytes `[start, end)` to the nearest Double.
+    @inlinable
+    public static func parseDouble(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Field {
+        // Stop byte 0x0A: a newline is never part of a field, so a stop before `end` means junk.
+        let (field, stop) = scanDouble(start, end, stopAt: 0x0A)
+        return stop == end ? field : .invalid
+    }
+
+    /// Parses a field that starts at `start` and ends at the first `stopByte` or at `end`,
+    /// returning the value and where it stopped (at `stopByte`, or `end`). Any other byte that is
+    /// not part of the grammar makes the field `.invalid`. This is the CSV hot path: the field
+    /// is found and converted in one pass over its bytes.
+    @inlinable @inline(__always)
+    public static func scanDouble(
+        _ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, stopAt stopByte: UInt8
+    ) -> (Field, UnsafePointer<UInt8>) {
+        var i = start
+        while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
+        let numberStart = i
+        if i == end || i.pointee == stopByte { return (.empty, i) }
+        var negative = false
+        if i.pointee == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        } else if i.pointee == UInt8(ascii: "+") {
+            i += 1
+        }
+        if i < end && i.pointee >= UInt8(ascii: "A") {
+            return scanSpecial(i, end, stopAt: stopByte, negative: negative)
+        }
+
+        // Integer part: leading zeros carry no significance, then up to 19 digits fit a UInt64.
+        var mantissa: UInt64 = 0
+        let integerStart = i
+        while i < end && i.pointee == UInt8(ascii: "0") { i += 1 }
+        let significantStart = i
+        accumulateDigits(&i, end, into: &mantissa)
+        var significantDigits = i - significantStart
+        var sawDigit = i > integerStart
+        var exponent = 0
+        if i < end && i.pointee == UInt8(ascii: ".") {
+            i += 1
+            let fractionStart = i
+            if mantissa == 0 {
+                while i < end && i.pointee == UInt8(ascii: "0") { i += 1 }
+            }
+            let fractionSignificantStart = i
+            accumulateDigits(&i, end, into: &mantissa)
+            significantDigits += i - fractionSignificantStart
+            exponent = fractionStart - i
+            sawDigit = sawDigit || i > fractionStart
+        }
+        if !sawDigit { return (.invalid, i) }
+        if i < end && (i.pointee | 0x20) == UInt8(ascii: "e") {
+            i += 1
+            var expNegative = false
+            if i < end && (i.pointee == UInt8(ascii: "-") || i.pointee == UInt8(ascii: "+")) {
+                expNegative = i.pointee == UInt8(ascii: "-")
+                i += 1
+            }
+            var value = 0
+            let digitsStart = i
+            while i < end {
+                let d = i.pointee &- 48
+                if d >= 10 { break }
+                // Saturate: anything this large is 0 or infinity anyway; strtod decides.
+                if value < 100_000 { value = value &* 10 &+ Int(d) }
+                i += 1
+            }
+            if i == digitsStart { return (.invalid, i) }
+            exponent += expNegative ? -value : value
+        }
+        let numberEnd = i
+        while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
+        if i < end && i.pointee != stopByte { return (.invalid, i) }
+
+        if mantissa == 0 && significantDigits == 0 { return (.value(negative ? -0.0 : 0.0), i) }
+        // Clinger's fast path; more than 19 significant digits may have wrapped the mantissa.
+        if significantDigits <= 19 && mantissa <= (1 << 53) && exponent >= -22 && exponent <= 22 {
+            var v = Double(mantissa)
+            if exponent > 0 {
+                v *= exactPowersOfTen[exponent]
+            } else if exponent < 0 {
+                v /= exactPowersOfTen[-exponent]
+            }
+            return (.value(negative ? -v : v), i)
+        }
+        return (.value(strtodFallback(numberStart, numberEnd)), i)
+    }
+
+    @usableFromInline static let powersOfTenUInt64: [UInt64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
+    ]
+
+    /// Appends the run of decimal digits at `i` to `mantissa` (wrapping past 19 digits; callers
+    /// count digits and fall back to `strtod` then), advancing `i` past the run.
+    ///
+    /// With 8 bytes available, one load finds the run's length — the lowest byte that is not a
+    /// digit, from the same carry/borrow test as ``isEightDigits(_:)`` (bytes below it are digits,
+    /// so nothing carries into it) — and ``eightDigitsValue(_:)`` converts up to 8 digits at once,
+    /// with the bytes past the run replaced by leading '0's.
+    @inlinable @inline(__always)
+    static func accumulateDigits(_ i: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, into mantissa: inout UInt64) {
+        while end - i >= 8 {
+            let word = UnsafeRawPointer(i).loadUnaligned(as: UInt64.self)
+            let nonDigits = ((word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080
+            let n = nonDigits == 0 ? 8 : nonDigits.trailingZeroBitCount >> 3
+            if n == 0 { return }
+            let shift = UInt64(8 * (8 - n))
+            let aligned = (word << shift) | (0x3030_3030_3030_3030 >> UInt64(8 * n))
+            mantissa = mantissa &* powersOfTenUInt64[n] &+ eightDigitsValue(aligned)
+            i += n
+            if n < 8 { return }
+        }
+        while i < end {
+            let d = i.pointee &- 48
+            if d >= 10 { return }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            i += 1
+        }
+    }
+
+    /// Whether the 8 bytes of `word` (little-endian) are all ASCII digits: adding 0x46 carries
+    /// into the top bit for bytes above '9', subtracting 0x30 borrows into it for bytes below '0'.
+    @inlinable @inline(__always)
+    static func isEightDigits(_ word: UInt64) -> Bool {
+        ((word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// The value of 8 ASCII digits loaded little-endian (first digit in the low byte), by SWAR:
+    /// pairs, then quads, then the whole, each step one multiply (Lemire, "Fast float parsing").
+    @inlinable @inline(__always)
+    static func eightDigitsValue(_ word: UInt64) -> UInt64 {
+        var v = word &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)  // each 16-bit lane: two digits
+        let mask: UInt64 = 0x0000_00FF_0000_00FF
+        let mul1: UInt64 = 0x000F_4240_0000_0064  // 100 + (1_000_000 << 32)
+        let mul2: UInt64 = 0x0000_2710_0000_0001  // 1 + (10_000 << 32)
+        v = (((v & mask) &* mul1) &+ (((v >> 16) & mask) &* mul2)) >> 32
+        return v & 0xFFFF_FFFF
+    }
+
+    /// `nan`, `inf`, `infinity` (any case) after the sign, up to the stop byte.
+    @usableFromInline
+    static func scanSpecial(
+        _ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, stopAt stopByte: UInt8, negative: Bool
+    ) -> (Field, UnsafePointer<UInt8>) {
+        var i = start
+        while i < end && (i.pointee | 0x20) >= UInt8(ascii: "a") && (i.pointee | 0x20) <= UInt8(ascii: "z") { i += 1 }
+        let wordEnd = i
+        while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
+        if i < end && i.pointee != stopByte { return (.invalid, i) }
+        return (parseSpecial(start, wordEnd, negative: negative), i)
+    }
+
+    /// `nan`, `inf`, `infinity`, case-insensitive, after the sign.
+    @usableFromInline
+    static func parseSpecial(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, negative: Bool) -> Field {
+        let n = end - start
+        func matches(_ word: StaticString) -> Bool {
+            guard n == word.utf8CodeUnitCount else { return false }
+            let w = word.utf8Start
+            for k in 0..<n where (start[k] | 0x20) != w[k] { return false }
+            return true
+        }
+        if matches("nan") { return .value(.nan) }
+        if matches("inf") || matches("infinity") { return .value(negative ? -.infinity : .infinity) }
+        return .invalid
+    }
+
+    /// Slow path: the C library's correctly rounded `strtod` on a NUL-terminated copy.
+    @usableFromInline
+    static func strtodFallback(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Double {
+        let n = end - start
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
+            // invariant: a temporary allocation of n + 1 > 0 elements has a base address
+            let b = buffer.baseAddress!
+            UnsafeMutableRawPointer(b).copyMemory(from: start, byteCount: n)
+            b[n] = 0
+            return strtod(b, nil)
+        }
+    }
+
+    /// Parses the bytes `[start, end)` to the nearest Float (see the type's discussion).
+    @inlinable
+    public static func parseFloat(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> (field: Field, value: Float) {
+        let (field, value, stop) = scanFloat(start, end, stopAt: 0x0A)
+        return stop == end ? (field, value) : (.invalid, .nan)
+    }
+
+    /// ``scanDouble(_:_:stopAt:)`` rounded once to Float; `.empty` gives NaN (a missing value).
+    @inlinable @inline(__always)
+    public static func scanFloat(
+        _ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, stopAt stopByte: UInt8
+    ) -> (field: Field, value: Float, stop: UnsafePointer<UInt8>) {
+        let (field, stop) = scanDouble(start, end, stopAt: stopByte)
+        guard case .value(let d) = field else { return (field, .nan, stop) }
+        if d.isFinite && d != 0 {
+            // Low 29 bits of the Double significand = the bits a Float drops; 1 followed by
+            // zeros there means "exactly halfway between two Floats".
+            let dropped = d.bitPattern & 0x1FFF_FFFF
+            if dropped == 0x1000_0000 || abs(d) < Double(Float.leastNormalMagnitude) {
+                return (field, strtofFallback(start, stop), stop)
+            }
+        }
+        return (field, Float(d), stop)
+    }
+
+    @usableFromInline
+    static func strtofFallback(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Float {
+        let n = end - start
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
+            // invariant: a temporary allocation of n + 1 > 0 elements has a base address
+            let b = buffer.baseAddress!
+            UnsafeMutableRawPointer(b).copyMemory(from: start, byteCount: n)
+            b[n] = 0
+            return strtof(b, nil)
+        }
+    }
+
+    /// Convenience for tests and small inputs: parses a Swift string.
+    public static func parseDouble(_ text: String) -> Field {
+        var copy = text
+        return copy.withUTF8 { u in
+            guard let base = u.baseAddress else { return .empty }
+            return parseDouble(base, base + u.count)
+        }
+    }
+
+    /// Convenience for tests and small inputs: parses a Swift string to Float.
+    public static func parseFloat(_ text: String) -> Float? {
+        var copy = text
+        return copy.withUTF8 { u -> Float? in
+            guard let base = u.baseAddress else { return nil }
+            let r = parseFloat(base, base + u.count)
+            if case .value = r.field { return r.value }
+            return nil
+        }
+    }
+}

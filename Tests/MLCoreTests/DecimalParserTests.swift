@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+@testable import MLCore
+
+/// The C library's correctly rounded conversions are the oracle.
+private func libcDouble(_ s: String) -> Double { s.withCString { strtod($0, nil) } }
+private func libcFloat(_ s: String) -> Float { s.withCString { strtof($0, nil) } }
+
+/// A tiny deterministic generator for test strings (SplitMix64).
+private struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+private func randomDecimal(_ g: inout SplitMix) -> String {
+    var s = ""
+    switch g.below(4) {
+    case 0: s += "-"
+    case 1: s += "+"
+    default: break
+    }
+    let digits = 1 + g.below(25)
+    let point = g.below(digits + 1)
+    for k in 0..<digits {
+        if k == point && g.below(2) == 0 { s += "." }
+        s += String(g.below(10))
+    }
+    if g.below(3) == 0 {
+        s += g.below(2) == 0 ? "e" : "E"
+        if g.below(2) == 0 { s += "-" }
+        s += String(g.below(g.below(4) == 0 ? 330 : 40))
+    }
+    return s
+}
+
+@Suite struct DecimalParserTests {
+    @Test(arguments: [
+        ("0", 0.0), ("1", 1.0), ("-2.5", -2.5), ("+3", 3.0), ("1e-10", 1e-10), ("1E+3", 1000.0),
+        (".5", 0.5), ("5.", 5.0), ("  7  ", 7.0), ("0.1", 0.1), ("123456789012345678901234", 123456789012345678901234.0),
+        ("1.7976931348623157e308", 1.7976931348623157e308), ("4.9406564584124654e-324", Double.leastNonzeroMagnitude), ("1e400", .infinity),
+        ("-1e400", -.infinity), ("1e-400", 0.0), ("inf", .infinity), ("-Infinity", -.infinity), ("+INF", .infinity),
+    ])
+    func parsesTheFloatGrammar(text: String, expected: Double) {
+        #expect(DecimalParser.parseDouble(text) == .value(expected))
+    }
+
+    @Test func nanInAnyCase() {
+        for text in ["nan", "NaN", "-nan", "+NAN"] {
+            guard case .value(let v) = DecimalParser.parseDouble(text) else {
+                Issue.record("\(text) did not parse")
+                continue
+            }
+            #expect(v.isNaN)
+        }
+    }
+
+    @Test func emptyIsMissing() {
+        #expect(DecimalParser.parseDouble("") == .empty)
+        #expect(DecimalParser.parseDouble("   ") == .empty)
+    }
+
+    @Test(arguments: ["abc", "1.2.3", "1e", "e5", "--1", "+", "-", ".", "1,5", "0x10", "1e+", "nanx", "in", "1 2", "１"])
+    func rejectsNonNumbers(text: String) {
+        #expect(DecimalParser.parseDouble(text) == .invalid)
+    }
+
+    @Test func negativeZeroKeepsItsSign() {
+        guard case .value(let v) = DecimalParser.parseDouble("-0.0") else { Issue.record("no value"); return }
+        #expect(v == 0 && v.sign == .minus)
+    }
+
+    /// 200k random decimals of up to 25 digits and exponents up to ±330: bit-identical to strtod.
+    @Test func matchesStrtodBitForBit() {
+        var g = SplitMix(state: 42)
+        for _ in 0..<200_000 {
+            let s = randomDecimal(&g)
+            guard case .value(let v) = DecimalParser.parseDouble(s) else {
+                Issue.record("\(s) did not parse")
+                return
+            }
+            let expected = libcDouble(s)
+            if v.bitPattern != expected.bitPattern {
+                Issue.record("\(s): got \(v), strtod gives \(expected)")
+                return
+            }
+        }
+    }
+
+    /// The same for Float against strtof, including the double-rounding midpoints.
+    @Test func matchesStrtofBitForBit() {
+        var g = SplitMix(state: 7)
+        for _ in 0..<200_000 {
+            let s = randomDecimal(&g)
+            guard let v = DecimalParser.parseFloat(s) else {
+                Issue.record("\(s) did not parse")
+                return
+            }
+            let expected = libcFloat(s)
+            if v.bitPattern != expected.bitPattern {
+                Issue.record("\(s): got \(v), strtof gives \(expected)")
+                return
+            }
+        }
+    }
+
+    /// Decimals just beside a Float midpoint: where rounding through Double would go wrong.
+    @Test func floatMidpointsRoundOnce() {
+        // 1 + 2^-24 is exactly halfway between 1 and the next Float; nudging the decimal by one
+        // unit in the 30th digit must move the result to the correct side.
+        let cases = [
+            "1.000000059604644775390625",  // exact midpoint: ties to even → 1
+            "1.000000059604644775390625000000001",  // just above → next Float
+            "1.000000059604644775390624999999999",  // just below → 1
+            "3.4028235677973366e38",  // near Float.greatestFiniteMagnitude + half ulp
+            "1.1754942e-38", "1e-45", "7.0064923216240854e-46",
+        ]
+        for s in cases {
+            #expect(DecimalParser.parseFloat(s)?.bitPattern == libcFloat(s).bitPattern, "\(s)")
+        }
+    }
+
+    /// Shortest round-trip output of random Floats parses back to the same Float.
+    @Test func roundTripsSwiftFloatDescriptions() {
+        var g = SplitMix(state: 99)
+        for _ in 0..<100_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: g.next()))
+            guard f.isFinite else { continue }
+            #expect(DecimalParser.parseFloat(f.description)?.bitPattern == f.bitPattern)
+        }
+    }
+}
