@@ -54,7 +54,7 @@ public enum BLAS {
         guard value != 0 else {
             throw .invalidArgument(routine: routine, argument: argument, value: value, rule: "must not be 0")
         }
-        guard abs(value) <= Int(Int32.max) else {
+        guard value.magnitude <= UInt(Int32.max) else { // magnitude: abs(Int.min) would trap
             throw .dimensionTooLarge(routine: routine, argument: argument, value: value)
         }
         return Int32(truncatingIfNeeded: value)
@@ -95,8 +95,9 @@ public enum BLAS {
         if m == 0 || n == 0 { return }
         let r = "gemm"
         let m32 = try int32(m, r, "m"), n32 = try int32(n, r, "n"), k32 = try int32(k, r, "k")
-        let lda = try leading(a.columns, atLeast: transposeA.isTransposed ? m : k, r, "lda")
-        let ldb = try leading(b.columns, atLeast: transposeB.isTransposed ? k : n, r, "ldb")
+        // max(1, …): with k = 0 a stored operand has zero columns, yet BLAS wants a stride ≥ 1.
+        let lda = try leading(max(1, a.columns), atLeast: transposeA.isTransposed ? m : k, r, "lda")
+        let ldb = try leading(max(1, b.columns), atLeast: transposeB.isTransposed ? k : n, r, "ldb")
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
@@ -145,7 +146,7 @@ public enum BLAS {
         }
         if n == 0 { return }
         let n32 = try int32(n, "syrk", "n"), k32 = try int32(k, "syrk", "k")
-        let lda = try leading(a.columns, atLeast: transpose.isTransposed ? n : k, "syrk", "lda")
+        let lda = try leading(max(1, a.columns), atLeast: transpose.isTransposed ? n : k, "syrk", "lda") // k = 0: see gemm
         a.withUnsafeBufferPointer { pa in
             c.withUnsafeMutableBufferPointer { pc in
                 // invariant: storage is always allocated, so baseAddress is non-nil
@@ -180,7 +181,8 @@ public enum BLAS {
             throw .shapeMismatch(routine: "gemv", detail: "op(A) is \(rowsOut)×\(inner), x has \(x.count), y has \(y.count)")
         }
         if rowsOut == 0 { return }
-        if inner == 0 { for i in y.indices { y[i] *= beta }; return }
+        // β = 0 means y is not read (BLAS semantics), so NaN in y must not survive.
+        if inner == 0 { for i in y.indices { y[i] = beta == 0 ? 0 : y[i] * beta }; return }
         let m32 = try int32(a.rows, "gemv", "m"), n32 = try int32(a.columns, "gemv", "n")
         a.withUnsafeBufferPointer { pa in
             x.withUnsafeBufferPointer { px in
@@ -236,9 +238,13 @@ public enum BLAS {
     }
 
     /// Euclidean norm `‖x‖₂` over `n` elements (scaled internally, so no overflow).
+    ///
+    /// A negative `incx` names the same elements as its magnitude (only the order differs), and
+    /// OpenBLAS returns 0 for it, so the magnitude is passed.
     @inlinable
     public static func nrm2<T: BLASScalar>(n: Int, x: UnsafePointer<T>, incx: Int = 1) throws(BLASError) -> T {
-        T._nrm2(try int32(n, "nrm2", "n"), x, try increment(incx, "nrm2", "incx"))
+        let inc = try increment(incx, "nrm2", "incx")
+        return T._nrm2(try int32(n, "nrm2", "n"), x, Int32(truncatingIfNeeded: inc.magnitude)) // |inc| ≤ Int32.max
     }
 
     /// Euclidean norm of an array.
@@ -249,9 +255,13 @@ public enum BLAS {
     }
 
     /// `x ← α·x` over `n` elements.
+    ///
+    /// A negative `incx` names the same elements as its magnitude, and OpenBLAS silently skips
+    /// such calls, so the magnitude is passed.
     @inlinable
     public static func scal<T: BLASScalar>(n: Int, alpha: T, x: UnsafeMutablePointer<T>, incx: Int = 1) throws(BLASError) {
-        T._scal(try int32(n, "scal", "n"), alpha, x, try increment(incx, "scal", "incx"))
+        let inc = try increment(incx, "scal", "incx")
+        T._scal(try int32(n, "scal", "n"), alpha, x, Int32(truncatingIfNeeded: inc.magnitude)) // |inc| ≤ Int32.max
     }
 
     /// `x ← α·x` on an array.

@@ -3,22 +3,26 @@
 // keep their precision. Column loops run across a row (contiguous) so they vectorize.
 
 extension Matrix {
-    /// Sum of each row: `rows` values.
-    public func rowSums() -> [T] {
+    /// Row sums accumulated in Double.
+    func rowSumsDouble() -> [Double] {
         withUnsafeBufferPointer { a in
             (0..<rows).map { i in
                 var s = 0.0
                 let r = a.baseAddress! + i * columns // invariant: rows > 0 implies a non-empty buffer
                 for j in 0..<columns { s += Double(r[j]) }
-                return T(s)
+                return s
             }
         }
     }
 
-    /// Mean of each row: `rows` values (NaN for zero columns).
+    /// Sum of each row: `rows` values.
+    public func rowSums() -> [T] { rowSumsDouble().map { T($0) } }
+
+    /// Mean of each row: `rows` values (NaN for zero columns). Divided in Double and rounded
+    /// once, as ``columnMeans()`` is; rounding the sum to `T` first can be an ulp off for Float.
     public func rowMeans() -> [T] {
-        let n = T(columns)
-        return rowSums().map { $0 / n }
+        let n = Double(columns)
+        return rowSumsDouble().map { T($0 / n) }
     }
 
     /// Column sums accumulated in Double.

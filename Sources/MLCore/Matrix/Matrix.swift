@@ -54,8 +54,10 @@ public struct Matrix<T: BLASScalar>: Sendable {
 
     /// A matrix from row-major `elements`.
     public init(rows: Int, columns: Int, elements: [T]) throws(ShapeError) {
-        guard rows >= 0, columns >= 0, elements.count == rows * columns else {
-            throw ShapeError.elementCount(expected: rows * columns, got: elements.count, rows: rows, columns: columns)
+        // Overflow-checked: shapes here can come from data, and bad input must throw, not trap.
+        let (needed, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, !overflow, elements.count == needed else {
+            throw ShapeError.elementCount(expected: overflow ? Int.max : needed, got: elements.count, rows: rows, columns: columns)
         }
         self.init(rows: rows, columns: columns) { buffer in
             _ = buffer.initialize(from: elements)
@@ -105,8 +107,9 @@ public struct Matrix<T: BLASScalar>: Sendable {
 
     /// The same elements viewed with a new shape of equal size (no copy).
     public func reshaped(rows newRows: Int, columns newColumns: Int) throws(ShapeError) -> Matrix<T> {
-        guard newRows >= 0, newColumns >= 0, newRows * newColumns == count else {
-            throw ShapeError.elementCount(expected: count, got: newRows * newColumns, rows: newRows, columns: newColumns)
+        let (size, overflow) = newRows.multipliedReportingOverflow(by: newColumns) // a trap on bad input otherwise
+        guard newRows >= 0, newColumns >= 0, !overflow, size == count else {
+            throw ShapeError.elementCount(expected: count, got: overflow ? Int.max : size, rows: newRows, columns: newColumns)
         }
         var view = self
         view.rows = newRows
@@ -192,7 +195,8 @@ public enum ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .elementCount(expected, got, rows, columns):
-            return "shape \(rows)×\(columns) needs \(rows * columns) elements, but \(got) were given (expected \(expected))"
+            let (needed, overflow) = rows.multipliedReportingOverflow(by: columns)
+            return "shape \(rows)×\(columns) needs \(overflow ? "more than \(Int.max)" : "\(needed)") elements, but \(got) were given (expected \(expected))"
         case let .raggedRows(row, expected, got):
             return "row \(row) has \(got) values but row 0 has \(expected)"
         case let .mismatch(operation, left, right):

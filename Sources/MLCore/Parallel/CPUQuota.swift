@@ -33,15 +33,11 @@ public struct CPUQuota: Equatable, Sendable {
             }
         }
         for path in v2Paths {
-            for dir in candidates(root, path) {
-                if let q = parseV2(at: dir + "/cpu.max") { return q }
-            }
+            if let q = tightest(base: root, path: path, { parseV2(at: $0 + "/cpu.max") }) { return q }
         }
         for path in v1Paths {
             for controller in ["cpu", "cpu,cpuacct", "cpuacct,cpu"] {
-                for dir in candidates(root + "/" + controller, path) {
-                    if let q = parseV1(directory: dir) { return q }
-                }
+                if let q = tightest(base: root + "/" + controller, path: path, { parseV1(directory: $0) }) { return q }
             }
         }
         // No membership file (or nothing under the listed paths): the root of either hierarchy.
@@ -52,11 +48,19 @@ public struct CPUQuota: Equatable, Sendable {
         return nil
     }
 
-    /// Inside a container the process's cgroup path is often not visible under the mount (the
-    /// mount is the container's own cgroup), so try the listed path and then the mount root.
-    private static func candidates(_ base: String, _ path: String) -> [String] {
-        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
-        return trimmed.isEmpty ? [base] : [base + trimmed, base]
+    /// The tightest quota from the process's cgroup up to the mount: a parent's limit binds its
+    /// children (a systemd slice, a Kubernetes pod), so a leaf saying "max" is not the answer.
+    /// Inside a container the listed path is often not visible under the mount (the mount is the
+    /// container's own cgroup); then only the mount root is found.
+    private static func tightest(base: String, path: String, _ read: (String) -> CPUQuota?) -> CPUQuota? {
+        var components = path.split(separator: "/")
+        var found: CPUQuota?
+        while true {
+            let dir = components.isEmpty ? base : base + "/" + components.joined(separator: "/")
+            if let q = read(dir), q.cpus < found?.cpus ?? .infinity { found = q }
+            if components.isEmpty { return found }
+            components.removeLast()
+        }
     }
 
     /// cgroup v2 `cpu.max`: `"<quota> <period>"` or `"max <period>"`.

@@ -57,8 +57,12 @@ public enum DeterministicReduction {
 
     /// Element-wise sum of `partials` flat buffers of equal length in the fixed tree order, into
     /// `result` — the shape of an all-reduce of per-micro-shard gradients or histograms.
+    /// With no partials the result is zeroed (the empty sum), never left holding stale values.
     public static func sumBuffers<T: BLASScalar>(_ partials: [[T]], into result: inout [T]) {
-        guard !partials.isEmpty else { return }
+        guard !partials.isEmpty else {
+            for i in result.indices { result[i] = 0 }
+            return
+        }
         let combined = treeCombine(partials) { a, b in
             var out = a
             out.withUnsafeMutableBufferPointer { o in

@@ -38,12 +38,13 @@ public struct SharedPointer<T>: @unchecked Sendable {
 public func parallelFor(blocks: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
     guard blocks > 0 else { return }
     let workers = min(max(1, threads), blocks)
+    // The serial path is a region too: what a body may do must not depend on the thread count.
+    ParallelRegion.depth.add(1, ordering: .relaxed)
+    defer { ParallelRegion.depth.subtract(1, ordering: .relaxed) }
     if workers == 1 {
         for b in 0..<blocks { body(b) }
         return
     }
-    ParallelRegion.depth.add(1, ordering: .relaxed)
-    defer { ParallelRegion.depth.subtract(1, ordering: .relaxed) }
     let next = Atomic<Int>(0)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while true {
@@ -54,18 +55,20 @@ public func parallelFor(blocks: Int, threads: Int, _ body: @Sendable (Int) -> Vo
     }
 }
 
-/// ``parallelFor(blocks:threads:_:)`` for a throwing body. After a block throws, no new blocks
-/// start; the error of the lowest-numbered failing block is rethrown, so the reported error does
-/// not depend on scheduling.
+/// ``parallelFor(blocks:threads:_:)`` for a throwing body. After a block throws, no block above
+/// it starts; blocks below it still run, so the error of the lowest-numbered failing block is
+/// rethrown and the reported error does not depend on scheduling.
 public func parallelFor(blocks: Int, threads: Int, _ body: @Sendable (Int) throws -> Void) throws {
     let failure = Mutex<(block: Int, error: any Error)?>(nil)
-    let stop = Atomic<Bool>(false)
+    // Not a plain stop flag: a block handed out before a higher one failed must still run, or
+    // which error wins would depend on the interleaving.
+    let lowestFailed = Atomic<Int>(Int.max)
     parallelFor(blocks: blocks, threads: threads) { b in
-        if stop.load(ordering: .relaxed) { return }
+        if b > lowestFailed.load(ordering: .relaxed) { return }
         do {
             try body(b)
         } catch {
-            stop.store(true, ordering: .relaxed)
+            lowestFailed.min(b, ordering: .relaxed)
             failure.withLock { current in
                 if let kept = current, kept.block < b { return }
                 current = (b, error)
@@ -85,13 +88,13 @@ public func parallelFor<Scratch>(
 ) {
     guard blocks > 0 else { return }
     let workers = min(max(1, threads), blocks)
+    ParallelRegion.depth.add(1, ordering: .relaxed) // the serial path is a region too
+    defer { ParallelRegion.depth.subtract(1, ordering: .relaxed) }
     if workers == 1 {
         var scratch = makeScratch()
         for b in 0..<blocks { body(b, &scratch) }
         return
     }
-    ParallelRegion.depth.add(1, ordering: .relaxed)
-    defer { ParallelRegion.depth.subtract(1, ordering: .relaxed) }
     let next = Atomic<Int>(0)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         var scratch = makeScratch()
