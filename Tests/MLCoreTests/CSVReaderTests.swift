@@ -199,4 +199,23 @@ private func sameBits(_ a: [Float], _ b: [Float]) -> Bool {
         #expect(x.rows == 2 && x.columns == 3000)
         #expect(x[1, 2999] == 2999)
     }
+
+    /// A FIFO (SageMaker Pipe mode) cannot be mapped: it is read with read() and gives the same rows.
+    @Test func readsFromAFIFO() throws {
+        let dir = try TemporaryDirectory()
+        let fifo = dir.url.appendingPathComponent("train_0").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let text = String(repeating: "1,2.5,-3\n0,4,5e-1\n", count: 3000)
+        let writer = Thread {
+            if let handle = FileHandle(forWritingAtPath: fifo) {
+                handle.write(Data(text.utf8))
+                try? handle.close()
+            }
+        }
+        writer.start()
+        let batch = try CSVReader.readAll(files: [fifo], options: CSVOptions(threads: 2, chunkBytes: 4096))
+        #expect(batch.rows == 6000)
+        #expect(try dense(batch).row(5999) == [4, 0.5])
+        #expect(batch.labelVector?.prefix(2) == [1, 0])
+    }
 }

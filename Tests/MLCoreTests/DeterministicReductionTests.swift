@@ -137,7 +137,7 @@ struct DeterministicReductionTests {
         return Array(out)
     }
 
-    @Test func sumBuffersIsBitIdenticalForAnyThreadCount() {
+    @Test func sumBuffersIsBitIdenticalForAnyThreadCount() throws {
         let (shards, rows, width) = (37, 20, 500)
         let data = mixedFloats(shards * rows * width, seed: 99)
         var expected = [Float](repeating: 0, count: width)
@@ -145,24 +145,27 @@ struct DeterministicReductionTests {
         for j in 0..<width { expected[j] = pairwiseLevels(reference.map { $0[j] }, +) }
         for threads in Self.threadCounts {
             let parts = partials(threads: threads, shards: shards, rows: rows, width: width, data: data)
-            var result: [Float] = []
-            DeterministicReduction.sumBuffers(parts, into: &result)
+            var result = [Float](repeating: 0, count: width)
+            try DeterministicReduction.sumBuffers(parts, into: &result)
             #expect(result.count == width)
             #expect(result.map(\.bitPattern) == expected.map(\.bitPattern), "\(threads) threads")
         }
     }
 
-    @Test func sumBuffersSmallCases() {
+    @Test func sumBuffersSmallCases() throws {
         var result: [Double] = [9, 9]
-        DeterministicReduction.sumBuffers([[1, 2]], into: &result)
+        try DeterministicReduction.sumBuffers([[1, 2]], into: &result)
         #expect(result == [1, 2])
-        DeterministicReduction.sumBuffers([[1, 2], [10, 20], [100, 200]], into: &result)
+        try DeterministicReduction.sumBuffers([[1, 2], [10, 20], [100, 200]], into: &result)
         #expect(result == [111, 222])
         let floats: [[Float]] = [[1e8], [1], [-1e8], [1]]
         var f: [Float] = [0]
-        DeterministicReduction.sumBuffers(floats, into: &f)
+        try DeterministicReduction.sumBuffers(floats, into: &f)
         #expect(f == [0], "combined pairwise, not left to right")
-        DeterministicReduction.sumBuffers([], into: &result)
+        try DeterministicReduction.sumBuffers([], into: &result)
         #expect(result == [0, 0], "the sum of no buffers is zero, not whatever was in the result")
+        #expect(throws: ShapeError.self, "buffers of another length are refused, not truncated") {
+            try DeterministicReduction.sumBuffers([[1, 2], [3]], into: &result)
+        }
     }
 }

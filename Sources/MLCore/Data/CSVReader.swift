@@ -173,34 +173,117 @@ extension Optional {
 }
 
 /// Reads a file in chunks that end on a line boundary.
+///
+/// Regular files are mapped window by window with `mmap` (no copy, and the page faults are
+/// taken by the parsing threads in parallel); each window is unmapped once parsed, so resident
+/// memory stays about one chunk whatever the file size. Anything else — a Pipe-mode FIFO, a
+/// device — is read with `read()` into a buffer that keeps the partial last line.
 final class ByteChunker {
     let path: String
     private let fd: Int32
+    /// Start of the current chunk.
     private(set) var bytes: UnsafeMutablePointer<UInt8>
+    private let chunkBytes: Int
+
+    // read() mode
+    private var buffer: UnsafeMutablePointer<UInt8>?
     private var capacity: Int
     private var filled = 0
     private var atEOF = false
 
+    // mmap mode
+    private let fileSize: Int?
+    private var fileOffset = 0
+    private var mapping: (base: UnsafeMutableRawPointer, length: Int)?
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
     init(path: String, chunkBytes: Int) throws(DataError) {
         self.path = path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .io(path: path, reason: "is a directory; pass its files (ChannelFiles lists a channel)")
-        }
+        self.chunkBytes = chunkBytes
         fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        if fstat(fd, &info) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .io(path: path, reason: reason)
+        }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR {
+            close(fd)
+            throw .io(path: path, reason: "is a directory; pass its files (ChannelFiles lists a channel)")
+        }
         capacity = chunkBytes
-        bytes = .allocate(capacity: chunkBytes)
+        if kind == S_IFREG {
+            fileSize = Int(info.st_size)
+            buffer = nil
+            bytes = UnsafeMutablePointer(bitPattern: 1)! // invariant: a placeholder, never read before a chunk is mapped
+        } else {
+            fileSize = nil
+            let b = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkBytes)
+            buffer = b
+            bytes = b
+        }
     }
 
     deinit {
+        unmap()
         close(fd)
-        bytes.deallocate()
+        buffer?.deallocate()
     }
 
-    /// Fills the buffer and returns how many leading bytes form complete lines (all remaining
-    /// bytes at end of file); 0 when the file is exhausted. A line longer than the buffer grows it.
+    /// Returns how many leading bytes of ``bytes`` form complete lines (all remaining bytes at the
+    /// end of the file); 0 when the file is exhausted. A line longer than the chunk grows it.
     func completeLines() throws(DataError) -> Int {
+        if let fileSize { return try mapNext(fileSize) }
+        return try readNext()
+    }
+
+    /// Drops the first `count` bytes of the chunk (the chunk just parsed).
+    func consume(_ count: Int) {
+        if fileSize != nil {
+            fileOffset += count
+            unmap()
+            return
+        }
+        let rest = filled - count
+        if rest > 0 { memmove(bytes, bytes + count, rest) }
+        filled = rest
+    }
+
+    private func unmap() {
+        if let m = mapping {
+            munmap(m.base, m.length)
+            mapping = nil
+        }
+    }
+
+    private func mapNext(_ fileSize: Int) throws(DataError) -> Int {
+        unmap()
+        guard fileOffset < fileSize else { return 0 }
+        var window = chunkBytes
+        while true {
+            let end = min(fileSize, fileOffset + window)
+            let alignedStart = fileOffset - fileOffset % Self.pageSize
+            let length = end - alignedStart
+            guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(alignedStart)), base != MAP_FAILED else {
+                throw .io(path: path, reason: "mmap failed: " + String(cString: strerror(errno)))
+            }
+            madvise(base, length, MADV_SEQUENTIAL | MADV_WILLNEED)
+            mapping = (base, length)
+            bytes = (base + (fileOffset - alignedStart)).assumingMemoryBound(to: UInt8.self)
+            let count = end - fileOffset
+            if end == fileSize { return count }
+            var k = count - 1
+            while k >= 0 && bytes[k] != 0x0A { k -= 1 }
+            if k >= 0 { return k + 1 }
+            // No newline in the window: one line is longer than the chunk.
+            unmap()
+            window *= 2
+        }
+    }
+
+    private func readNext() throws(DataError) -> Int {
         while true {
             while filled < capacity && !atEOF {
                 let n = read(fd, bytes + filled, capacity - filled)
@@ -216,19 +299,12 @@ final class ByteChunker {
             while k >= 0 && bytes[k] != 0x0A { k -= 1 }
             if k >= 0 { return k + 1 }
             if atEOF { return filled }
-            // No newline in a full buffer: one line is longer than the chunk.
             let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
             grown.moveInitialize(from: bytes, count: filled)
-            bytes.deallocate()
+            buffer?.deallocate()
+            buffer = grown
             bytes = grown
             capacity *= 2
         }
-    }
-
-    /// Drops the first `count` bytes, keeping the partial line that follows.
-    func consume(_ count: Int) {
-        let rest = filled - count
-        if rest > 0 { memmove(bytes, bytes + count, rest) }
-        filled = rest
     }
 }

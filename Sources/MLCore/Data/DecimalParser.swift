@@ -54,38 +54,31 @@ public enum DecimalParser {
         while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
         let numberStart = i
         if i == end || i.pointee == stopByte { return (.empty, i) }
-        var negative = false
-        if i.pointee == UInt8(ascii: "-") {
-            negative = true
-            i += 1
-        } else if i.pointee == UInt8(ascii: "+") {
-            i += 1
-        }
+        // Branch-free sign: half of real data is negative, so a branch here mispredicts often.
+        let first = i.pointee
+        let negative = first == UInt8(ascii: "-")
+        i += (negative || first == UInt8(ascii: "+")) ? 1 : 0
         if i < end && i.pointee >= UInt8(ascii: "A") {
             return scanSpecial(i, end, stopAt: stopByte, negative: negative)
         }
 
-        // Integer part: leading zeros carry no significance, then up to 19 digits fit a UInt64.
+        // Digits, leading zeros included (they add nothing to the mantissa), so there is no
+        // data-dependent loop for "0." prefixes. Up to 19 digits fit a UInt64; a longer run —
+        // 17+ significant digits, or many leading zeros — goes to strtod below.
         var mantissa: UInt64 = 0
         let integerStart = i
-        while i < end && i.pointee == UInt8(ascii: "0") { i += 1 }
-        let significantStart = i
         accumulateDigits(&i, end, into: &mantissa)
-        var significantDigits = i - significantStart
-        var sawDigit = i > integerStart
+        var digitCount = i - integerStart
         var exponent = 0
         if i < end && i.pointee == UInt8(ascii: ".") {
             i += 1
             let fractionStart = i
-            if mantissa == 0 {
-                while i < end && i.pointee == UInt8(ascii: "0") { i += 1 }
-            }
-            let fractionSignificantStart = i
             accumulateDigits(&i, end, into: &mantissa)
-            significantDigits += i - fractionSignificantStart
-            exponent = fractionStart - i
-            sawDigit = sawDigit || i > fractionStart
+            let fractionDigits = i - fractionStart
+            digitCount += fractionDigits
+            exponent = -fractionDigits
         }
+        let sawDigit = digitCount > 0
         if !sawDigit { return (.invalid, i) }
         if i < end && (i.pointee | 0x20) == UInt8(ascii: "e") {
             i += 1
@@ -110,9 +103,8 @@ public enum DecimalParser {
         while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
         if i < end && i.pointee != stopByte { return (.invalid, i) }
 
-        if mantissa == 0 && significantDigits == 0 { return (.value(negative ? -0.0 : 0.0), i) }
-        // Clinger's fast path; more than 19 significant digits may have wrapped the mantissa.
-        if significantDigits <= 19 && mantissa <= (1 << 53) && exponent >= -22 && exponent <= 22 {
+        // Clinger's fast path; more than 19 digits may have wrapped the mantissa.
+        if digitCount <= 19 && mantissa <= (1 << 53) && exponent >= -22 && exponent <= 22 {
             var v = Double(mantissa)
             if exponent > 0 {
                 v *= exactPowersOfTen[exponent]

@@ -229,6 +229,11 @@ public enum LAPACK {
             }
         }
         try check(info, "gels") { .rankDeficient(routine: "gels", info: $0) }
-        return x.rows(0..<n)
+        // A copy of the n solution rows, so a tall problem does not keep all m rows alive.
+        return Matrix(rows: n, columns: nrhs) { out in
+            x.withUnsafeBufferPointer { px in
+                for i in 0..<(n * nrhs) { out[i] = px[i] }
+            }
+        }
     }
 }

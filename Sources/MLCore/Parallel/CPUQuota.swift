@@ -12,6 +12,9 @@ public struct CPUQuota: Equatable, Sendable {
     /// Whole threads that fit the quota: `ceil(cpus)`, at least 1.
     public var threads: Int { max(1, Int(cpus.rounded(.up))) }
 
+    /// A quota of `cpus` CPUs (for tests and for callers that know the limit).
+    public init(cpus: Double) { self.cpus = cpus }
+
     /// Reads the quota of the current process. `root` is the cgroup mount point and
     /// `procSelfCgroup` the membership file; both are parameters so tests use fixture trees.
     /// Returns `nil` when no quota is set ("max", -1) or nothing can be read.

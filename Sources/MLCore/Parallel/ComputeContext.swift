@@ -30,6 +30,12 @@ public struct ComputeContext: Sendable, Equatable {
         return min(c, quota.threads)
     }
 
+    /// The random stream for `path` under this context's seed — e.g. `[epoch, microShard]` —
+    /// so draws depend on what they are for, never on which worker makes them.
+    public func randomStream(_ path: UInt64...) -> RandomStream {
+        RandomStream(seed: seed, path: path)
+    }
+
     /// Sets OpenBLAS's thread count from ``blasThreadPolicy``. Returns `false` when called from
     /// inside a parallel region (refused, see ``BLASThreads/apply(_:)``).
     @discardableResult

@@ -58,7 +58,11 @@ public enum DeterministicReduction {
     /// Element-wise sum of `partials` flat buffers of equal length in the fixed tree order, into
     /// `result` — the shape of an all-reduce of per-micro-shard gradients or histograms.
     /// With no partials the result is zeroed (the empty sum), never left holding stale values.
-    public static func sumBuffers<T: BLASScalar>(_ partials: [[T]], into result: inout [T]) {
+    /// Every partial must have `result.count` elements (a ``ShapeError`` otherwise).
+    public static func sumBuffers<T: BLASScalar>(_ partials: [[T]], into result: inout [T]) throws(ShapeError) {
+        for (k, p) in partials.enumerated() where p.count != result.count {
+            throw .mismatch(operation: "sumBuffers", left: "result of \(result.count)", right: "partial \(k) of \(p.count)")
+        }
         guard !partials.isEmpty else {
             for i in result.indices { result[i] = 0 }
             return
