@@ -135,4 +135,37 @@ private func randomDecimal(_ g: inout SplitMix) -> String {
             #expect(DecimalParser.parseFloat(f.description)?.bitPattern == f.bitPattern)
         }
     }
+
+    /// Decimals of 15–16 significant digits right at Float midpoints, and one unit either side:
+    /// the window where multiplying by a rounded reciprocal must hand over to the exact path.
+    @Test func nearMidpointsWithShortMantissas() {
+        var g = SplitMix(state: 2024)
+        var checked = 0
+        for _ in 0..<60_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: g.next()) & 0x7EFF_FFFF)
+            guard f.isNormal else { continue }
+            let midpoint = (Double(f) + Double(f.nextUp)) / 2  // exact in Double
+            for digits in [14, 15] {
+                let text = String(format: "%.\(digits)e", midpoint)
+                // One unit in the last place either side, by editing the mantissa digits.
+                guard let ePosition = text.firstIndex(of: "e") else { continue }
+                let mantissa = String(text[..<ePosition]), exponent = String(text[ePosition...])
+                guard let value = Double(mantissa) else { continue }
+                let ulp = pow(10.0, Double(-digits))
+                for candidate in [mantissa, String(format: "%.\(digits)f", value + ulp), String(format: "%.\(digits)f", value - ulp)] {
+                    let s = candidate + exponent
+                    guard let parsed = DecimalParser.parseFloat(s) else {
+                        Issue.record("\(s) did not parse")
+                        return
+                    }
+                    if parsed.bitPattern != libcFloat(s).bitPattern {
+                        Issue.record("\(s): got \(parsed), strtof gives \(libcFloat(s))")
+                        return
+                    }
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 100_000)
+    }
 }

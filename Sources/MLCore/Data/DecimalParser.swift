@@ -42,6 +42,31 @@ public enum DecimalParser {
         return stop == end ? field : .invalid
     }
 
+    /// A scanned decimal before conversion: `±mantissa × 10^exponent` from `digitCount` digits.
+    @usableFromInline
+    struct Scanned {
+        @usableFromInline var field: Field  // .invalid, .empty, or .value(0) as "a number"
+        @usableFromInline var mantissa: UInt64 = 0
+        @usableFromInline var exponent = 0
+        @usableFromInline var digitCount = 0
+        @usableFromInline var negative = false
+        @usableFromInline var numberStart: UnsafePointer<UInt8>
+        @usableFromInline var numberEnd: UnsafePointer<UInt8>
+        @usableFromInline var stop: UnsafePointer<UInt8>
+
+        @inlinable init(_ field: Field, at p: UnsafePointer<UInt8>) {
+            self.field = field
+            numberStart = p
+            numberEnd = p
+            stop = p
+        }
+
+        /// Whether Clinger's fast path applies: the mantissa is exact in a Double and so is 10^|e|.
+        @inlinable var isFastPath: Bool {
+            digitCount > 0 && digitCount <= 19 && mantissa <= (1 << 53) && exponent >= -22 && exponent <= 22
+        }
+    }
+
     /// Parses a field that starts at `start` and ends at the first `stopByte` or at `end`,
     /// returning the value and where it stopped (at `stopByte`, or `end`). Any other byte that is
     /// not part of the grammar makes the field `.invalid`. This is the CSV hot path: the field
@@ -50,36 +75,58 @@ public enum DecimalParser {
     public static func scanDouble(
         _ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, stopAt stopByte: UInt8
     ) -> (Field, UnsafePointer<UInt8>) {
+        let s = scanDecimal(start, end, stopAt: stopByte)
+        guard case .value = s.field, s.digitCount >= 0 else { return (s.field, s.stop) }  // invalid, empty, nan, inf
+        if s.isFastPath {
+            var v = Double(s.mantissa)
+            if s.exponent > 0 {
+                v *= exactPowersOfTen[s.exponent]
+            } else if s.exponent < 0 {
+                v /= exactPowersOfTen[-s.exponent]
+            }
+            return (.value(s.negative ? -v : v), s.stop)
+        }
+        return (.value(strtodFallback(s.numberStart, s.numberEnd)), s.stop)
+    }
+
+    /// The grammar, without converting: sign, digits (leading zeros included, at most 19 kept
+    /// exactly), fraction, exponent, then the stop byte.
+    @inlinable @inline(__always)
+    static func scanDecimal(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, stopAt stopByte: UInt8) -> Scanned {
         var i = start
         while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
-        let numberStart = i
-        if i == end || i.pointee == stopByte { return (.empty, i) }
+        if i == end || i.pointee == stopByte { return Scanned(.empty, at: i) }
+        var s = Scanned(.value(0), at: i)
         // Branch-free sign: half of real data is negative, so a branch here mispredicts often.
         let first = i.pointee
-        let negative = first == UInt8(ascii: "-")
-        i += (negative || first == UInt8(ascii: "+")) ? 1 : 0
+        s.negative = first == UInt8(ascii: "-")
+        i += (s.negative || first == UInt8(ascii: "+")) ? 1 : 0
         if i < end && i.pointee >= UInt8(ascii: "A") {
-            return scanSpecial(i, end, stopAt: stopByte, negative: negative)
+            let (field, stop) = scanSpecial(i, end, stopAt: stopByte, negative: s.negative)
+            s.field = field
+            s.stop = stop
+            s.digitCount = -1  // not a decimal: never the fast path
+            return s
         }
-
         // Digits, leading zeros included (they add nothing to the mantissa), so there is no
         // data-dependent loop for "0." prefixes. Up to 19 digits fit a UInt64; a longer run —
-        // 17+ significant digits, or many leading zeros — goes to strtod below.
-        var mantissa: UInt64 = 0
+        // 17+ significant digits, or many leading zeros — goes to strtod.
         let integerStart = i
-        accumulateDigits(&i, end, into: &mantissa)
-        var digitCount = i - integerStart
-        var exponent = 0
+        accumulateDigits(&i, end, into: &s.mantissa)
+        s.digitCount = i - integerStart
         if i < end && i.pointee == UInt8(ascii: ".") {
             i += 1
             let fractionStart = i
-            accumulateDigits(&i, end, into: &mantissa)
+            accumulateDigits(&i, end, into: &s.mantissa)
             let fractionDigits = i - fractionStart
-            digitCount += fractionDigits
-            exponent = -fractionDigits
+            s.digitCount += fractionDigits
+            s.exponent = -fractionDigits
         }
-        let sawDigit = digitCount > 0
-        if !sawDigit { return (.invalid, i) }
+        if s.digitCount == 0 {
+            s.field = .invalid
+            s.stop = i
+            return s
+        }
         if i < end && (i.pointee | 0x20) == UInt8(ascii: "e") {
             i += 1
             var expNegative = false
@@ -96,24 +143,18 @@ public enum DecimalParser {
                 if value < 100_000 { value = value &* 10 &+ Int(d) }
                 i += 1
             }
-            if i == digitsStart { return (.invalid, i) }
-            exponent += expNegative ? -value : value
-        }
-        let numberEnd = i
-        while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
-        if i < end && i.pointee != stopByte { return (.invalid, i) }
-
-        // Clinger's fast path; more than 19 digits may have wrapped the mantissa.
-        if digitCount <= 19 && mantissa <= (1 << 53) && exponent >= -22 && exponent <= 22 {
-            var v = Double(mantissa)
-            if exponent > 0 {
-                v *= exactPowersOfTen[exponent]
-            } else if exponent < 0 {
-                v /= exactPowersOfTen[-exponent]
+            if i == digitsStart {
+                s.field = .invalid
+                s.stop = i
+                return s
             }
-            return (.value(negative ? -v : v), i)
+            s.exponent += expNegative ? -value : value
         }
-        return (.value(strtodFallback(numberStart, numberEnd)), i)
+        s.numberEnd = i
+        while i < end && (i.pointee == 0x20 || i.pointee == 0x09) { i += 1 }
+        s.stop = i
+        if i < end && i.pointee != stopByte { s.field = .invalid }
+        return s
     }
 
     @usableFromInline static let powersOfTenUInt64: [UInt64] = [
@@ -216,22 +257,61 @@ public enum DecimalParser {
         return stop == end ? (field, value) : (.invalid, .nan)
     }
 
+    /// 10^-1 … 10^-22 rounded to the nearest Double (as the literals are).
+    @usableFromInline static let reciprocalPowersOfTen: [Double] = [
+        1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11,
+        1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22,
+    ]
+
     /// ``scanDouble(_:_:stopAt:)`` rounded once to Float; `.empty` gives NaN (a missing value).
+    ///
+    /// Negative exponents avoid the division (its latency dominated the CSV hot path): the
+    /// mantissa times the rounded reciprocal is within 2 Double ulps of the decimal, so rounding
+    /// it to Float is correct unless it lies within a few Double ulps of a Float midpoint — then,
+    /// and for Float subnormals, the exact path decides.
     @inlinable @inline(__always)
     public static func scanFloat(
         _ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, stopAt stopByte: UInt8
     ) -> (field: Field, value: Float, stop: UnsafePointer<UInt8>) {
-        let (field, stop) = scanDouble(start, end, stopAt: stopByte)
-        guard case .value(let d) = field else { return (field, .nan, stop) }
-        if d.isFinite && d != 0 {
-            // Low 29 bits of the Double significand = the bits a Float drops; 1 followed by
-            // zeros there means "exactly halfway between two Floats".
-            let dropped = d.bitPattern & 0x1FFF_FFFF
-            if dropped == 0x1000_0000 || abs(d) < Double(Float.leastNormalMagnitude) {
-                return (field, strtofFallback(start, stop), stop)
+        let s = scanDecimal(start, end, stopAt: stopByte)
+        guard case .value = s.field else { return (s.field, .nan, s.stop) }
+        if s.isFastPath && s.mantissa != 0 {
+            let m = Double(s.mantissa)
+            let d = s.exponent >= 0 ? m * exactPowersOfTen[s.exponent] : m * reciprocalPowersOfTen[-s.exponent]
+            // Distance, in Double ulps, from the Float midpoint pattern (1 followed by 28 zeros).
+            let dropped = Int(truncatingIfNeeded: d.bitPattern & 0x1FFF_FFFF)
+            if abs(dropped - 0x1000_0000) > 8 && d >= Double(Float.leastNormalMagnitude) {
+                let f = s.negative ? -Float(d) : Float(d)
+                return (.value(Double(f)), f, s.stop)
             }
         }
-        return (field, Float(d), stop)
+        return finishFloatSlowly(s)
+    }
+
+    /// The exact path for ``scanFloat(_:_:stopAt:)``: correctly rounded Double, then once to Float.
+    @usableFromInline
+    static func finishFloatSlowly(_ s: Scanned) -> (field: Field, value: Float, stop: UnsafePointer<UInt8>) {
+        guard case .value = s.field else { return (s.field, .nan, s.stop) }
+        if s.digitCount < 0 {
+            // nan / inf: scanSpecial already produced the value.
+            guard case .value(let v) = s.field else { return (s.field, .nan, s.stop) }
+            return (s.field, Float(v), s.stop)
+        }
+        var d: Double
+        if s.isFastPath {
+            d = Double(s.mantissa)
+            if s.exponent > 0 { d *= exactPowersOfTen[s.exponent] } else if s.exponent < 0 { d /= exactPowersOfTen[-s.exponent] }
+            if s.negative { d = -d }
+        } else {
+            d = strtodFallback(s.numberStart, s.numberEnd)
+        }
+        if d.isFinite && d != 0 {
+            let dropped = d.bitPattern & 0x1FFF_FFFF
+            if dropped == 0x1000_0000 || abs(d) < Double(Float.leastNormalMagnitude) {
+                return (.value(d), strtofFallback(s.numberStart, s.numberEnd), s.stop)
+            }
+        }
+        return (.value(d), Float(d), s.stop)
     }
 
     @usableFromInline

@@ -62,10 +62,11 @@ public struct NPYReader<T: BLASScalar>: Sendable {
 
     /// Rows `range` (random access; does not move the batch position).
     ///
-    /// - Precondition: `range` lies within `0..<rows` (a caller's index, as for ``Matrix``).
+    /// A range outside `0..<rows` is a ``DataError/unsupported(_:reason:)`` naming both.
     public func readRows(_ range: Range<Int>) throws(DataError) -> Matrix<T> {
-        precondition(range.lowerBound >= 0 && range.upperBound <= header.rows,
-                     "row range \(range) out of 0..<\(header.rows)") // invariant: caller's index
+        guard range.lowerBound >= 0 && range.upperBound <= header.rows else {
+            throw .unsupported(DataLocation(file: path), reason: "rows \(range) are outside the file's 0..<\(header.rows)")
+        }
         let columns = header.columns
         // Cannot overflow: the header check proved dataOffset + rows·columns·itemSize ≤ file size.
         let rowBytes = columns * header.itemSize
