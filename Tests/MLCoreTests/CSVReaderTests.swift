@@ -2,24 +2,6 @@ import Foundation
 import Testing
 @testable import MLCore
 
-/// A temporary directory removed when the value goes away.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mlcore-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    /// Writes `text` to `name` and returns its path.
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = url.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: file)
-        return file.path
-    }
-}
-
 private func dense(_ batch: Batch) throws -> Matrix<Float> {
     guard case .dense(let m) = batch.features else { throw DataError.io(path: "", reason: "expected dense") }
     return m

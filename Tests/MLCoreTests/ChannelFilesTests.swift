@@ -2,13 +2,6 @@ import Foundation
 import Testing
 @testable import MLCore
 
-private func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mlcore-channel-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    return try body(dir)
-}
-
 /// Creates the files at `relativePaths` under `root` (with their directories), each holding its name.
 private func makeFiles(_ relativePaths: [String], under root: String) throws {
     for relative in relativePaths {

@@ -6,20 +6,7 @@ import Testing
 private func libcDouble(_ s: String) -> Double { s.withCString { strtod($0, nil) } }
 private func libcFloat(_ s: String) -> Float { s.withCString { strtof($0, nil) } }
 
-/// A tiny deterministic generator for test strings (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
-private func randomDecimal(_ g: inout SplitMix) -> String {
+private func randomDecimal(_ g: inout SeededRandom) -> String {
     var s = ""
     switch g.below(4) {
     case 0: s += "-"
@@ -78,7 +65,7 @@ private func randomDecimal(_ g: inout SplitMix) -> String {
 
     /// 200k random decimals of up to 25 digits and exponents up to ±330: bit-identical to strtod.
     @Test func matchesStrtodBitForBit() {
-        var g = SplitMix(state: 42)
+        var g = SeededRandom(seed: 42)
         for _ in 0..<200_000 {
             let s = randomDecimal(&g)
             guard case .value(let v) = DecimalParser.parseDouble(s) else {
@@ -95,7 +82,7 @@ private func randomDecimal(_ g: inout SplitMix) -> String {
 
     /// The same for Float against strtof, including the double-rounding midpoints.
     @Test func matchesStrtofBitForBit() {
-        var g = SplitMix(state: 7)
+        var g = SeededRandom(seed: 7)
         for _ in 0..<200_000 {
             let s = randomDecimal(&g)
             guard let v = DecimalParser.parseFloat(s) else {
@@ -128,7 +115,7 @@ private func randomDecimal(_ g: inout SplitMix) -> String {
 
     /// Shortest round-trip output of random Floats parses back to the same Float.
     @Test func roundTripsSwiftFloatDescriptions() {
-        var g = SplitMix(state: 99)
+        var g = SeededRandom(seed: 99)
         for _ in 0..<100_000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: g.next()))
             guard f.isFinite else { continue }
@@ -139,7 +126,7 @@ private func randomDecimal(_ g: inout SplitMix) -> String {
     /// Decimals of 15–16 significant digits right at Float midpoints, and one unit either side:
     /// the window where multiplying by a rounded reciprocal must hand over to the exact path.
     @Test func nearMidpointsWithShortMantissas() {
-        var g = SplitMix(state: 2024)
+        var g = SeededRandom(seed: 2024)
         var checked = 0
         for _ in 0..<60_000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: g.next()) & 0x7EFF_FFFF)

@@ -4,13 +4,6 @@ import Testing
 
 // MARK: Helpers (file-private: other test files define their own)
 
-private func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mlcore-libsvm-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    return try body(dir)
-}
-
 /// Writes `text` to a new file in a temporary directory and calls `body` with its path.
 private func withFile<R>(_ text: String, _ body: (String) throws -> R) throws -> R {
     try withTemporaryDirectory { dir in

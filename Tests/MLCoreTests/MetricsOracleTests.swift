@@ -4,7 +4,7 @@ import Testing
 
 // Independent checks: each metric against a plain-loop oracle written from the textbook
 // definition (not from the implementation's formula), and invariants that must hold whatever
-// the data. Data is seeded (MetricsTestRNG), sizes × seeds.
+// the data. Data is seeded (SeededRandom), sizes × seeds.
 
 extension MetricsTests {
     @Suite("naive oracles and invariants") struct Oracles {
@@ -15,7 +15,7 @@ extension MetricsTests {
         static func binaryData(
             size n: Int, seed: UInt64, weighted: Bool
         ) -> (labels: [Double], scores: [Double], weights: [Double]?) {
-            var rng = MetricsTestRNG(seed: seed &* 7919 &+ UInt64(n))
+            var rng = SeededRandom(seed: seed &* 7919 &+ UInt64(n))
             var labels = (0..<n).map { _ in Double(Int.random(in: 0...1, using: &rng)) }
             labels[0] = 0
             labels[1] = 1
@@ -63,7 +63,7 @@ extension MetricsTests {
                 for seed in Self.seeds {
                     let (y, s, w) = Self.binaryData(size: n, seed: seed, weighted: true)
                     let auc = try Metrics.rocAUC(labels: y, scores: s, weights: w)
-                    var rng = MetricsTestRNG(seed: seed)
+                    var rng = SeededRandom(seed: seed)
                     let perm = Array(y.indices).shuffled(using: &rng)
                     let permuted = try Metrics.rocAUC(labels: perm.map { y[$0] }, scores: perm.map { s[$0] },
                                                       weights: w.map { w in perm.map { w[$0] } })
@@ -103,7 +103,7 @@ extension MetricsTests {
         @Test("integer sample weights equal repeating samples (every weighted metric)")
         func weightsAreRepetitions() throws {
             for seed in Self.seeds {
-                var rng = MetricsTestRNG(seed: 1000 + seed)
+                var rng = SeededRandom(seed: 1000 + seed)
                 let n = 41, k = 4
                 let counts = (0..<n).map { _ in Int.random(in: 1...3, using: &rng) }
                 let w = counts.map(Double.init)
@@ -167,7 +167,7 @@ extension MetricsTests {
         @Test("top-k accuracy: naive sort with sklearn's tie order (higher class index first)")
         func topKNaive() throws {
             for seed in Self.seeds {
-                var rng = MetricsTestRNG(seed: 77 + seed)
+                var rng = SeededRandom(seed: 77 + seed)
                 let classes = Int.random(in: 2...7, using: &rng)
                 let n = 50
                 let y = (0..<n).map { _ in Double(Int.random(in: 0..<classes, using: &rng)) }
@@ -209,7 +209,7 @@ extension MetricsTests {
         @Test("macro precision / recall / F1 against a confusion-matrix oracle")
         func macroNaive() throws {
             for seed in Self.seeds {
-                var rng = MetricsTestRNG(seed: 500 + seed)
+                var rng = SeededRandom(seed: 500 + seed)
                 let k = 5, n = 37
                 let y = (0..<n).map { _ in Double(Int.random(in: 0..<k, using: &rng)) }
                 let p = (0..<n).map { _ in Double(Int.random(in: 0..<(k - 1), using: &rng)) }  // class 4 never predicted
@@ -299,7 +299,7 @@ extension MetricsTests {
             #expect(try Metrics.r2Score(labels: [1, 5, 1.0], predictions: [2, 9, 1.0], weights: [1, 0, 3]) == 0)
             #expect(try Metrics.r2Score(labels: [1, 2, 3, 6.0], predictions: [3, 3, 3, 3.0]) == 0)
             // Plain loop: 1 − SSE/SST.
-            var rng = MetricsTestRNG(seed: 99)
+            var rng = SeededRandom(seed: 99)
             let y = (0..<30).map { _ in Double.random(in: -3...3, using: &rng) }
             let p = y.map { $0 * 0.9 + Double.random(in: -0.5...0.5, using: &rng) }
             let mean = y.reduce(0, +) / 30

@@ -160,19 +160,6 @@ struct MetricsFixtures: Decodable {
 
 // MARK: - Seeded randomness
 
-/// SplitMix64: a small, fast, repeatable generator for test data.
-struct MetricsTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension Array where Element == Double {
     func floats() -> [Float] { map { Float($0) } }
 }

@@ -4,14 +4,6 @@ import Testing
 
 // MARK: Helpers (file-private: other test files define their own)
 
-/// A fresh directory under the system temporary directory, removed afterwards.
-private func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mlcore-npy-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    return try body(dir)
-}
-
 private func write(_ bytes: [UInt8], to path: String) throws {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
 }

@@ -99,6 +99,9 @@ struct SeededRandom: RandomNumberGenerator {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }
 
+    /// An integer in `0..<n` (modulo bias is irrelevant for test data).
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
     /// A double in `[0, 1)` with 53 random bits.
     mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 
@@ -250,5 +253,31 @@ struct TestSupportTests {
         var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42)
         #expect((0..<10).map { _ in a.int(in: -4...4) } == (0..<10).map { _ in b.int(in: -4...4) })
         #expect((0..<1000).map { _ in a.int(in: -2...3) }.allSatisfy { (-2...3).contains($0) })
+    }
+}
+
+// MARK: - Temporary files
+
+/// A fresh directory under the system temporary directory, removed when `body` returns.
+func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
+    let directory = try TemporaryDirectory()
+    return try body(directory.url.path)
+}
+
+/// A temporary directory removed when the value goes away.
+final class TemporaryDirectory: @unchecked Sendable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("mlcore-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes `text` to `name` (creating folders) and returns its path.
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = url.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: file)
+        return file.path
     }
 }

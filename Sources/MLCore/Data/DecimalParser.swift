@@ -237,24 +237,24 @@ public enum DecimalParser {
         return .invalid
     }
 
-    /// Slow path: the C library's correctly rounded `strtod` on a NUL-terminated copy.
+    /// Calls `body` with `[start, end)` copied and NUL-terminated (on the stack when short), for
+    /// the C library's parsers.
     @usableFromInline
-    static func strtodFallback(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Double {
+    static func withCString<R>(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, _ body: (UnsafePointer<CChar>) -> R) -> R {
         let n = end - start
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
             // invariant: a temporary allocation of n + 1 > 0 elements has a base address
             let b = buffer.baseAddress!
             UnsafeMutableRawPointer(b).copyMemory(from: start, byteCount: n)
             b[n] = 0
-            return strtod(b, nil)
+            return body(b)
         }
     }
 
-    /// Parses the bytes `[start, end)` to the nearest Float (see the type's discussion).
-    @inlinable
-    public static func parseFloat(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> (field: Field, value: Float) {
-        let (field, value, stop) = scanFloat(start, end, stopAt: 0x0A)
-        return stop == end ? (field, value) : (.invalid, .nan)
+    /// Slow path: the C library's correctly rounded `strtod`.
+    @usableFromInline
+    static func strtodFallback(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Double {
+        withCString(start, end) { strtod($0, nil) }
     }
 
     /// 10^-1 … 10^-22 rounded to the nearest Double (as the literals are).
@@ -314,16 +314,17 @@ public enum DecimalParser {
         return (.value(d), Float(d), s.stop)
     }
 
+    /// Slow path: the C library's correctly rounded `strtof`.
     @usableFromInline
     static func strtofFallback(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Float {
-        let n = end - start
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
-            // invariant: a temporary allocation of n + 1 > 0 elements has a base address
-            let b = buffer.baseAddress!
-            UnsafeMutableRawPointer(b).copyMemory(from: start, byteCount: n)
-            b[n] = 0
-            return strtof(b, nil)
-        }
+        withCString(start, end) { strtof($0, nil) }
+    }
+
+    /// Parses the bytes `[start, end)` to the nearest Float (see the type's discussion).
+    @inlinable
+    public static func parseFloat(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> (field: Field, value: Float) {
+        let (field, value, stop) = scanFloat(start, end, stopAt: 0x0A)
+        return stop == end ? (field, value) : (.invalid, .nan)
     }
 
     /// Convenience for tests and small inputs: parses a Swift string.
