@@ -8,10 +8,19 @@ compare them with its own parse of the same file.
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). ru_maxrss would report mlbench's peak: Linux keeps
+    the parent's high-water mark across fork and exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 def main() -> int:
@@ -55,7 +64,7 @@ def main() -> int:
         "min_s": min(times),
         "max_s": max(times),
         "runs": len(times),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
         "metrics": {"mb_per_s": size_mb / median, "rows": rows, "columns": cols, "check_sum_col1": check},
     }))
     return 0
