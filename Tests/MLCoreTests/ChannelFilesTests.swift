@@ -12,14 +12,6 @@ private func makeFiles(_ relativePaths: [String], under root: String) throws {
     }
 }
 
-private func dataError<R>(_ body: () throws(DataError) -> R) -> DataError? {
-    do throws(DataError) {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}
 
 @Suite("ChannelFiles")
 struct ChannelFilesTests {

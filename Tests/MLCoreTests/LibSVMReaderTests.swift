@@ -13,14 +13,6 @@ private func withFile<R>(_ text: String, _ body: (String) throws -> R) throws ->
     }
 }
 
-private func dataError<R>(_ body: () throws(DataError) -> R) -> DataError? {
-    do throws(DataError) {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}
 
 /// A row of a sparse batch as (zero-based index, value) pairs.
 private struct SparseRow: Equatable, CustomStringConvertible {

@@ -8,15 +8,6 @@ private func write(_ bytes: [UInt8], to path: String) throws {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
 }
 
-/// The error `body` throws, or `nil`.
-private func dataError<R>(_ body: () throws(DataError) -> R) -> DataError? {
-    do throws(DataError) {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}
 
 /// An NPY file byte by byte: magic, version, header length (2 bytes for v1, 4 otherwise), the
 /// header padded with spaces and `\n` to a multiple of 64 bytes (unless `pad` is false), data.

@@ -281,3 +281,15 @@ final class TemporaryDirectory: @unchecked Sendable {
         return file.path
     }
 }
+
+// MARK: - Typed errors
+
+/// The error `body` throws, or `nil`: for comparing a reader's exact error case.
+func dataError<R>(_ body: () throws(DataError) -> R) -> DataError? {
+    do throws(DataError) {
+        _ = try body()
+        return nil
+    } catch {
+        return error
+    }
+}
