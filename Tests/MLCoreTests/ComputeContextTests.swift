@@ -39,6 +39,18 @@ struct ComputeContextTests {
         #expect(ComputeContext.defaultThreadCount(environment: env, cores: -3, quota: nil) == 1)
     }
 
+    /// Streams are named by (seed, path): the same path gives the same draws whoever asks, and
+    /// another path or seed gives others.
+    @Test func randomStreamsFollowSeedAndPath() {
+        let context = ComputeContext(threads: 2, seed: 7)
+        var a = context.randomStream(3, 5), b = context.randomStream(3, 5)
+        #expect((0..<8).map { _ in a.next() } == (0..<8).map { _ in b.next() })
+        #expect(context.randomStream(3, 5) == RandomStream(seed: 7, path: [3, 5]))
+        #expect(context.randomStream(3, 6) != context.randomStream(3, 5))
+        #expect(ComputeContext(threads: 8, seed: 8).randomStream(3, 5) != context.randomStream(3, 5))
+        #expect(ComputeContext(threads: 8, seed: 7).randomStream(3, 5) == context.randomStream(3, 5), "not the thread count")
+    }
+
     @Test func initializer() {
         #expect(ComputeContext(threads: 0).threads == 1)
         #expect(ComputeContext(threads: -4).threads == 1)
