@@ -66,22 +66,28 @@ public enum HyperparameterSupport: Sendable, Equatable {
 public struct HyperparameterDefinition: Sendable, Equatable {
     public let name: String
     public let kind: HyperparameterKind
-    /// The default as SageMaker spells it, or `nil` when the hyperparameter is required.
+    /// The default as SageMaker spells it, or `nil` when there is none.
     public let defaultValue: String?
+    /// With no default: whether leaving it out is an error (`false`: it is simply absent, and
+    /// the algorithm decides, e.g. `num_classes` matters only for multiclass).
+    public let isRequired: Bool
+    /// Words accepted besides the kind's values (`auto`, `balanced`), compared case-insensitively.
+    public let keywords: [String]
     /// Whether the word `auto` is accepted besides the kind's values.
-    public let allowsAuto: Bool
+    public var allowsAuto: Bool { keywords.contains("auto") }
     /// One sentence for the documentation table.
     public let summary: String
     public let support: HyperparameterSupport
 
     public init(
-        _ name: String, _ kind: HyperparameterKind, default defaultValue: String?,
-        allowsAuto: Bool = false, support: HyperparameterSupport = .supported, summary: String
+        _ name: String, _ kind: HyperparameterKind, default defaultValue: String?, required: Bool = true,
+        allowsAuto: Bool = false, keywords: [String] = [], support: HyperparameterSupport = .supported, summary: String
     ) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
-        self.allowsAuto = allowsAuto
+        self.isRequired = defaultValue == nil && required
+        self.keywords = (allowsAuto && !keywords.contains("auto") ? ["auto"] : []) + keywords
         self.summary = summary
         self.support = support
     }
@@ -96,7 +102,7 @@ public struct HyperparameterDefinition: Sendable, Equatable {
         case .choice(let words): "one of " + words.joined(separator: ", ")
         case .text: "text"
         }
-        return allowsAuto ? base + ", or auto" : base
+        return keywords.isEmpty ? base : base + ", or " + keywords.joined(separator: ", or ")
     }
 }
 

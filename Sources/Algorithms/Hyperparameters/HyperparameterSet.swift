@@ -35,7 +35,7 @@ public struct HyperparameterSet: Sendable, Equatable {
                 explicitlySet.insert(definition.name)
             } else if let fallback = definition.defaultValue {
                 values[definition.name] = try Self.parse(fallback, as: definition)
-            } else {
+            } else if definition.isRequired {
                 throw .missing(name: definition.name, rule: definition.rule)
             }
         }
@@ -65,7 +65,7 @@ public struct HyperparameterSet: Sendable, Equatable {
         return nil
     }
 
-    /// `name` as a word (`choice` or `text`; `nil` when unset or `auto`).
+    /// `name` as a word (`choice`, `text` or a keyword such as `balanced`; `nil` when unset or `auto`).
     public func word(_ name: String) -> String? {
         if case .word(let v)? = values[name] { return v }
         return nil
@@ -87,7 +87,9 @@ public struct HyperparameterSet: Sendable, Equatable {
 
     static func parse(_ text: String, as definition: HyperparameterDefinition) throws(HyperparameterError) -> HyperparameterValue {
         let invalid = HyperparameterError.invalid(name: definition.name, value: text, rule: definition.rule)
-        if definition.allowsAuto && text.lowercased() == "auto" { return .auto }
+        if let keyword = definition.keywords.first(where: { $0 == text.lowercased() }) {
+            return keyword == "auto" ? .auto : .word(keyword)
+        }
         switch definition.kind {
         case .integer(let range):
             // Accept "10.0" (the SDK sometimes sends floats for integer tuning ranges) but not "10.5".
@@ -164,7 +166,8 @@ extension HyperparameterDefinition {
             case .supported: "supported"
             case .unsupported(let reason): "recognised, not supported yet: " + reason
             }
-            let cells = ["`\(d.name)`", d.rule, d.defaultValue.map { "`\($0)`" } ?? "required", status, d.summary]
+            let fallback = d.defaultValue.map { "`\($0)`" } ?? (d.isRequired ? "required" : "none")
+            let cells = ["`\(d.name)`", d.rule, fallback, status, d.summary]
             lines.append("| " + cells.map { $0.replacingPipes() }.joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n") + "\n"
