@@ -41,7 +41,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"]),
+        .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
     ],
     swiftLanguageModes: [.v6]
