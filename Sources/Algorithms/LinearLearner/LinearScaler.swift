@@ -1,0 +1,96 @@
+import MLCore
+
+/// SageMaker's normalization (`normalize_data`, `unbias_data`, `normalize_label`, `unbias_label`):
+/// statistics from a sample of the training data, training in scaled space, and the scaling
+/// folded back into the weights at the end, so the saved model takes raw features.
+///
+/// Features: `x' = (x − μ)·s` with `s = 1/σ` (`σ` the population standard deviation of the
+/// sample; a constant feature keeps `s = 1`, since dividing by zero would only blow it up).
+/// Labels (regression): `y' = (y − μ_y)/σ_y`. A model `s' = W'ᵀx' + b'` trained on scaled data
+/// predicts `σ_y·s' + μ_y` on raw data, which is the linear model
+/// `W = σ_y·diag(s)·W'`, `b = σ_y·(b' − Σⱼ μⱼ·sⱼ·W'ⱼ) + μ_y` (``foldedIntoRawSpace(_:layout:)``).
+public struct LinearScaler: Sendable, Equatable, Codable {
+    /// μ per feature (zeros when features are not centred).
+    public var featureMean: [Double]
+    /// s = 1/σ per feature (ones when features are not scaled).
+    public var featureScale: [Double]
+    public var labelMean: Double
+    /// σ_y (1 when labels are not scaled).
+    public var labelScale: Double
+
+    /// The identity: no scaling at all.
+    public init(features: Int) {
+        featureMean = [Double](repeating: 0, count: features)
+        featureScale = [Double](repeating: 1, count: features)
+        labelMean = 0
+        labelScale = 1
+    }
+
+    /// Statistics from `sample` (rows × features) and its `labels` (pass `nil` for classification,
+    /// whose labels are never touched).
+    public static func fit<T: BLASScalar>(
+        sample: Matrix<T>, labels: [T]?, normalizeData: Bool, unbiasData: Bool, normalizeLabel: Bool, unbiasLabel: Bool
+    ) -> LinearScaler {
+        var scaler = LinearScaler(features: sample.columns)
+        guard sample.rows > 0 else { return scaler }
+        if unbiasData { scaler.featureMean = sample.columnMeans().map { Double($0) } }
+        if normalizeData {
+            scaler.featureScale = sample.columnVariances().map { v in
+                let sd = Double(v).squareRoot()
+                return sd > 0 && sd.isFinite ? 1 / sd : 1
+            }
+        }
+        if let labels, !labels.isEmpty {
+            let n = Double(labels.count)
+            let mean = labels.reduce(0.0) { $0 + Double($1) } / n
+            if unbiasLabel { scaler.labelMean = mean }
+            if normalizeLabel {
+                let variance = labels.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+                let sd = variance.squareRoot()
+                scaler.labelScale = sd > 0 && sd.isFinite ? sd : 1
+            }
+        }
+        return scaler
+    }
+
+    /// `(x − μ)·s`, row by row.
+    public func transform<T: BLASScalar>(_ x: Matrix<T>) throws(ShapeError) -> Matrix<T> {
+        guard x.columns == featureMean.count else {
+            throw .mismatch(operation: "LinearScaler.transform", left: "\(x.columns) features", right: "\(featureMean.count) in the scaler")
+        }
+        var out = x
+        let d = x.columns
+        out.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows {
+                for j in 0..<d { p[i * d + j] = T((Double(p[i * d + j]) - featureMean[j]) * featureScale[j]) }
+            }
+        }
+        return out
+    }
+
+    /// `(y − μ_y)/σ_y`.
+    public func transform<T: BLASScalar>(labels: [T]) -> [T] {
+        labels.map { T((Double($0) - labelMean) / labelScale) }
+    }
+
+    /// The parameters (laid out by `layout`) of the raw-space model equal to `parameters` in
+    /// scaled space (see the type's discussion).
+    public func foldedIntoRawSpace<T: BLASScalar>(_ parameters: [T], layout: LinearParameterLayout) throws(ShapeError) -> [T] {
+        guard parameters.count == layout.count, layout.features == featureMean.count else {
+            throw .mismatch(operation: "LinearScaler.fold", left: "\(parameters.count) parameters, \(layout.features) features",
+                            right: "\(featureMean.count) features in the scaler")
+        }
+        let k = layout.outputs
+        var out = parameters
+        for c in 0..<k {
+            var shift = 0.0
+            for j in 0..<layout.features {
+                let w = Double(parameters[j * k + c]) * featureScale[j]
+                shift += featureMean[j] * w
+                out[j * k + c] = T(labelScale * w)
+            }
+            out[layout.biasOffset + c] = T(labelScale * (Double(parameters[layout.biasOffset + c]) - shift) + labelMean)
+        }
+        return out
+    }
+}
