@@ -1,0 +1,151 @@
+import Foundation
+import MLCore
+
+/// A trained linear learner in raw-feature space: what `train` saves and `serve` loads.
+///
+/// Prediction follows §4.1 "Inference": binary → `score` = σ(s) and `predicted_label` =
+/// 1 when `score > threshold` (default 0.5, tuned by part 2's threshold calibration);
+/// multiclass → `score` = softmax over classes and `predicted_label` = the arg-max (ties go
+/// to the lower class); regression → `score` = s, no label.
+public struct LinearModel: Sendable, Equatable {
+    public let predictorType: PredictorType
+    public let layout: LinearParameterLayout
+    /// Weights (features × outputs) then biases, with the scaler already folded in.
+    public var parameters: [Float]
+    /// The statistics the model was trained with (kept for provenance; already folded in).
+    public var scaler: LinearScaler
+    /// Binary decision threshold on the probability.
+    public var threshold: Float
+
+    public init(predictorType: PredictorType, layout: LinearParameterLayout, parameters: [Float],
+                scaler: LinearScaler, threshold: Float = 0.5) throws(ShapeError) {
+        let outputs = predictorType == .multiclassClassifier ? layout.outputs : 1
+        guard parameters.count == layout.count, layout.outputs == outputs, scaler.featureMean.count == layout.features,
+              predictorType != .multiclassClassifier || layout.outputs >= 3
+        else {
+            throw .mismatch(operation: "LinearModel", left: "\(parameters.count) parameters, \(layout.outputs) outputs",
+                            right: "\(predictorType.rawValue) with \(layout.features) features")
+        }
+        self.predictorType = predictorType
+        self.layout = layout
+        self.parameters = parameters
+        self.scaler = scaler
+        self.threshold = threshold
+    }
+
+    public struct Prediction: Sendable, Equatable {
+        /// One value, or one per class.
+        public var score: [Float]
+        public var predictedLabel: Float?
+    }
+
+    /// Predictions for every row of `x` (raw features, `layout.features` columns).
+    public func predict(_ x: Matrix<Float>) throws -> [Prediction] {
+        let n = x.rows, d = layout.features, k = layout.outputs
+        guard x.columns == d else {
+            throw ShapeError.mismatch(operation: "LinearModel.predict", left: "\(x.columns) features", right: "the model's \(d)")
+        }
+        if n == 0 { return [] }
+        var scores = Matrix<Float>(rows: n, columns: k)
+        try x.withUnsafeBufferPointer { px in
+            try parameters.withUnsafeBufferPointer { pw in
+                try scores.withUnsafeMutableBufferPointer { ps in
+                    // invariant: n, d, k > 0, so every buffer has a base address
+                    try BLAS.gemm(m: n, n: k, k: d, alpha: 1, a: px.baseAddress!, lda: d, b: pw.baseAddress!, ldb: k,
+                                  beta: 0, c: ps.baseAddress!, ldc: k)
+                }
+            }
+        }
+        try scores.addToEachRow(Array(parameters[layout.biasOffset...]))
+        return (0..<n).map { i in
+            switch predictorType {
+            case .regressor:
+                return Prediction(score: [scores[i, 0]], predictedLabel: nil)
+            case .binaryClassifier:
+                let s = Double(scores[i, 0])
+                let p = Float(s >= 0 ? 1 / (1 + exp(-s)) : exp(s) / (1 + exp(s)))
+                return Prediction(score: [p], predictedLabel: p > threshold ? 1 : 0)
+            case .multiclassClassifier:
+                let row = scores.row(i).map(Double.init)
+                let m = row.max() ?? 0
+                let e = row.map { exp($0 - m) }
+                let total = e.reduce(0, +)
+                var best = 0
+                for j in 1..<k where row[j] > row[best] { best = j }
+                return Prediction(score: e.map { Float($0 / total) }, predictedLabel: Float(best))
+            }
+        }
+    }
+
+    // MARK: Artifacts
+
+    /// `model.safetensors` + `model.json` format version.
+    public static let formatVersion = 1
+
+    /// Writes `model.safetensors` (tensors `weight` [features, outputs], `bias` [outputs],
+    /// `scaler.feature_mean`, `scaler.feature_scale` [features], `scaler.label` [mean, scale],
+    /// `threshold` [1]) and `model.json` (deterministic fields only), each atomically.
+    public func save(to directory: String) throws(ArtifactError) {
+        let file = Safetensors(tensors: [
+            "weight": .init(Array(parameters[0..<layout.weightCount]), shape: [layout.features, layout.outputs]),
+            "bias": .init(Array(parameters[layout.biasOffset...]), shape: [layout.outputs]),
+            "scaler.feature_mean": .init(scaler.featureMean, shape: [layout.features]),
+            "scaler.feature_scale": .init(scaler.featureScale, shape: [layout.features]),
+            "scaler.label": .init([scaler.labelMean, scaler.labelScale], shape: [2]),
+            "threshold": .init([threshold], shape: [1]),
+        ], metadata: ["algorithm": "linear-learner", "format_version": String(Self.formatVersion)])
+        try file.write(to: directory + "/model.safetensors")
+        let json: [String: Any] = [
+            "algorithm": "linear-learner", "format_version": Self.formatVersion, "predictor_type": predictorType.rawValue,
+            "feature_dim": layout.features, "outputs": layout.outputs,
+        ]
+        let path = directory + "/model.json"
+        do {
+            var data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted])
+            data.append(0x0A)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .io(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Loads what ``save(to:)`` wrote; every tensor's dtype and shape is checked.
+    public static func load(from directory: String) throws(ArtifactError) -> LinearModel {
+        let jsonPath = directory + "/model.json", tensorPath = directory + "/model.safetensors"
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
+        } catch {
+            throw .io(path: jsonPath, reason: error.localizedDescription)
+        }
+        guard let json = object as? [String: Any], json["algorithm"] as? String == "linear-learner",
+              let version = json["format_version"] as? Int, version == formatVersion,
+              let type = (json["predictor_type"] as? String).flatMap(PredictorType.init(rawValue:)),
+              let features = json["feature_dim"] as? Int, let outputs = json["outputs"] as? Int, features > 0, outputs > 0
+        else {
+            throw .invalid(path: jsonPath, reason: "expected a linear-learner model.json of format_version \(formatVersion)")
+        }
+        let file = try Safetensors.read(path: tensorPath)
+        func tensor<T: BLASScalar>(_ name: String, _ shape: [Int], as: T.Type) throws(ArtifactError) -> [T] {
+            guard let t = file.tensors[name] else { throw .tensor(path: tensorPath, name: name, reason: "missing") }
+            guard t.shape == shape, let values = t.values(as: T.self) else {
+                throw .tensor(path: tensorPath, name: name, reason: "expected \(T.self) of shape \(shape), found \(t.dtype.rawValue) \(t.shape)")
+            }
+            return values
+        }
+        let layout = LinearParameterLayout(features: features, outputs: outputs)
+        var scaler = LinearScaler(features: features)
+        scaler.featureMean = try tensor("scaler.feature_mean", [features], as: Double.self)
+        scaler.featureScale = try tensor("scaler.feature_scale", [features], as: Double.self)
+        let label = try tensor("scaler.label", [2], as: Double.self)
+        scaler.labelMean = label[0]
+        scaler.labelScale = label[1]
+        let parameters = try tensor("weight", [features, outputs], as: Float.self) + tensor("bias", [outputs], as: Float.self)
+        let threshold = try tensor("threshold", [1], as: Float.self)[0]
+        do {
+            return try LinearModel(predictorType: type, layout: layout, parameters: parameters, scaler: scaler, threshold: threshold)
+        } catch {
+            throw .invalid(path: jsonPath, reason: error.description)
+        }
+    }
+}
