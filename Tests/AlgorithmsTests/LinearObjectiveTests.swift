@@ -3,17 +3,12 @@ import MLCore
 import Testing
 @testable import Algorithms
 
-/// A small seeded generator for test data (SplitMix64).
+/// Seeded test data from MLCore's own random streams.
 private struct Seeded {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+    var stream: RandomStream
+    init(state: UInt64) { stream = RandomStream(seed: state) }
+    mutating func next() -> UInt64 { stream.next() }
+    mutating func unit() -> Double { stream.nextDouble() }
     mutating func symmetric(_ scale: Double) -> Double { (2 * unit() - 1) * scale }
 }
 
