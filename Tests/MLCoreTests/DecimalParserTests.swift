@@ -65,33 +65,33 @@ private func randomDecimal(_ g: inout SeededRandom) -> String {
 
     /// 200k random decimals of up to 25 digits and exponents up to ±330: bit-identical to strtod.
     @Test func matchesStrtodBitForBit() {
-        var g = SeededRandom(seed: 42)
-        for _ in 0..<200_000 {
-            let s = randomDecimal(&g)
-            guard case .value(let v) = DecimalParser.parseDouble(s) else {
-                Issue.record("\(s) did not parse")
-                return
-            }
-            let expected = libcDouble(s)
-            if v.bitPattern != expected.bitPattern {
-                Issue.record("\(s): got \(v), strtod gives \(expected)")
-                return
-            }
-        }
+        expectBitIdentical(seed: 42, oracle: "strtod", parse: { text -> Double? in
+            if case .value(let v) = DecimalParser.parseDouble(text) { return v }
+            return nil
+        }, libc: libcDouble)
     }
 
     /// The same for Float against strtof, including the double-rounding midpoints.
     @Test func matchesStrtofBitForBit() {
-        var g = SeededRandom(seed: 7)
+        expectBitIdentical(seed: 7, oracle: "strtof", parse: DecimalParser.parseFloat, libc: libcFloat)
+    }
+
+    /// 200k random decimals parsed by `parse` and by the C library's `libc`: the same bits.
+    private func expectBitIdentical<F: BinaryFloatingPoint>(
+        seed: UInt64, oracle: String, parse: (String) -> F?, libc: (String) -> F
+    ) {
+        var g = SeededRandom(seed: seed)
         for _ in 0..<200_000 {
             let s = randomDecimal(&g)
-            guard let v = DecimalParser.parseFloat(s) else {
+            guard let v = parse(s) else {
                 Issue.record("\(s) did not parse")
                 return
             }
-            let expected = libcFloat(s)
-            if v.bitPattern != expected.bitPattern {
-                Issue.record("\(s): got \(v), strtof gives \(expected)")
+            let expected = libc(s)
+            // Bit for bit: sign, exponent field and significand field all equal.
+            if v.sign != expected.sign || v.exponentBitPattern != expected.exponentBitPattern
+                || v.significandBitPattern != expected.significandBitPattern {
+                Issue.record("\(s): got \(v), \(oracle) gives \(expected)")
                 return
             }
         }

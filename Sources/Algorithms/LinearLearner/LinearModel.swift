@@ -47,23 +47,13 @@ public struct LinearModel: Sendable, Equatable {
         }
         if n == 0 { return [] }
         var scores = Matrix<Float>(rows: n, columns: k)
-        try x.withUnsafeBufferPointer { px in
-            try parameters.withUnsafeBufferPointer { pw in
-                try scores.withUnsafeMutableBufferPointer { ps in
-                    // invariant: n, d, k > 0, so every buffer has a base address
-                    try BLAS.gemm(m: n, n: k, k: d, alpha: 1, a: px.baseAddress!, lda: d, b: pw.baseAddress!, ldb: k,
-                                  beta: 0, c: ps.baseAddress!, ldc: k)
-                }
-            }
-        }
-        try scores.addToEachRow(Array(parameters[layout.biasOffset...]))
+        try layout.scores(x, parameters: parameters, into: &scores)
         return (0..<n).map { i in
             switch predictorType {
             case .regressor:
                 return Prediction(score: [scores[i, 0]], predictedLabel: nil)
             case .binaryClassifier:
-                let s = Double(scores[i, 0])
-                let p = Float(s >= 0 ? 1 / (1 + exp(-s)) : exp(s) / (1 + exp(s)))
+                let p = Float(sigmoid(Double(scores[i, 0])))
                 return Prediction(score: [p], predictedLabel: p > threshold ? 1 : 0)
             case .multiclassClassifier:
                 let row = scores.row(i).map(Double.init)

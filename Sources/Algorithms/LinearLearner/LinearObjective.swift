@@ -19,6 +19,31 @@ public struct LinearParameterLayout: Sendable, Equatable {
     public var biasOffset: Int { weightCount }
     /// Total parameters.
     public var count: Int { weightCount + outputs }
+
+    /// `S = X·W + b` (rows × outputs) into `scores`, W read in place from the flat `parameters`.
+    /// One `gemm` on the calling thread; `scores` is reshaped if needed. `x` must have
+    /// ``features`` columns (callers check, since they know what to name in the error).
+    public func scores<T: BLASScalar>(_ x: Matrix<T>, parameters: [T], into scores: inout Matrix<T>) throws {
+        let n = x.rows, d = features, k = outputs
+        if scores.rows != n || scores.columns != k { scores = Matrix(rows: n, columns: k) }
+        guard n > 0, d > 0 else { return }
+        try x.withUnsafeBufferPointer { px in
+            try parameters.withUnsafeBufferPointer { pw in
+                try scores.withUnsafeMutableBufferPointer { ps in
+                    // invariant: n, d, k > 0 here, so every buffer has a base address
+                    try BLAS.gemm(m: n, n: k, k: d, alpha: 1, a: px.baseAddress!, lda: d, b: pw.baseAddress!, ldb: k,
+                                  beta: 0, c: ps.baseAddress!, ldc: k)
+                }
+            }
+        }
+        try scores.addToEachRow(Array(parameters[biasOffset..<count]))
+    }
+}
+
+/// σ(z) = 1/(1 + e^{−z}), evaluated so that neither branch overflows.
+@inline(__always)
+func sigmoid(_ z: Double) -> Double {
+    z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z))
 }
 
 /// The loss a linear model minimizes, per example `i` with weight `wᵢ` and score `sᵢ = xᵢ·W + b`:
@@ -71,19 +96,8 @@ public enum LinearObjective: Sendable, Equatable {
                 right: "\(d) features × \(k) outputs (\(layout.count) parameters)")
         }
         if n == 0 { return (0, 0) }
-        if scratch.rows != n || scratch.columns != k { scratch = Matrix(rows: n, columns: k) }
 
-        // Scores S = X·W + b, W read in place from the flat buffer.
-        try x.withUnsafeBufferPointer { px in
-            try parameters.withUnsafeBufferPointer { pw in
-                try scratch.withUnsafeMutableBufferPointer { ps in
-                    // invariant: n, d, k > 0 here, so every buffer has a base address
-                    try BLAS.gemm(m: n, n: k, k: d, alpha: 1, a: px.baseAddress!, lda: d, b: pw.baseAddress!, ldb: k,
-                                  beta: 0, c: ps.baseAddress!, ldc: k)
-                }
-            }
-        }
-        try scratch.addToEachRow(Array(parameters[layout.biasOffset..<layout.count]))
+        try layout.scores(x, parameters: parameters, into: &scratch)
 
         // Loss, and S becomes R = wᵢ·∂ℓ/∂s in place.
         var loss = 0.0, totalWeight = 0.0
@@ -97,8 +111,7 @@ public enum LinearObjective: Sendable, Equatable {
                     guard y == 0 || y == 1 else { throw LabelError(row: i, label: y, rule: "binary labels are 0 or 1") }
                     let z = Double(s[i])
                     loss += wi * (max(z, 0) - y * z + log1p(exp(-abs(z))))
-                    let p = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z))
-                    s[i] = T(wi * (p - y))
+                    s[i] = T(wi * (sigmoid(z) - y))
                 case .softmax(let classes):
                     guard y >= 0, y < Double(classes), y == y.rounded() else {
                         throw LabelError(row: i, label: y, rule: "multiclass labels are 0 … \(classes - 1)")

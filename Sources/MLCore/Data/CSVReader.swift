@@ -40,11 +40,7 @@ public struct CSVReader: DataSource {
     public mutating func nextBatch() throws(DataError) -> Batch? {
         while true {
             guard let (base, count) = try nextChunk() else { return nil }
-            let parser = try parserForChunk(base, count)
-            var pieces = parser.pieces(base, count: count)
-            parser.count(base, &pieces)
-            let rows = pieces.reduce(0) { $0 + $1.rows }
-            let lines = pieces.reduce(0) { $0 + $1.lines }
+            let (parser, pieces, rows, lines) = try plan(base, count)
             var features = Matrix<Float>(rows: rows, columns: parser.featureCount) { _ in }
             var labels: Matrix<Float>? = options.labelSize > 0 ? Matrix<Float>(rows: rows, columns: options.labelSize) { _ in } : nil
             let failure = features.withUnsafeMutableBufferPointer { f in
@@ -66,11 +62,7 @@ public struct CSVReader: DataSource {
         var labelsOut: GrowableRows<Float>?
         let totalBytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
         while let (base, count) = try nextChunk() {
-            let parser = try parserForChunk(base, count)
-            var pieces = parser.pieces(base, count: count)
-            parser.count(base, &pieces)
-            let rows = pieces.reduce(0) { $0 + $1.rows }
-            let lines = pieces.reduce(0) { $0 + $1.lines }
+            let (parser, pieces, rows, lines) = try plan(base, count)
             if featuresOut == nil {
                 let estimate = rows == 0 ? 1024 : Int(Double(totalBytes) / Double(count) * Double(rows) * 1.02) + 16
                 featuresOut = GrowableRows(columns: parser.featureCount, reservingRows: estimate)
@@ -116,6 +108,17 @@ public struct CSVReader: DataSource {
     private mutating func finishChunk(_ count: Int, lines: Int) {
         chunker?.consume(count)
         lineBase += lines
+    }
+
+    /// The first pass over a chunk: its parser, its pieces with their line and row counts, and
+    /// the totals.
+    private mutating func plan(
+        _ base: UnsafePointer<UInt8>, _ count: Int
+    ) throws(DataError) -> (CSVChunkParser, [CSVChunkParser.PieceCount], rows: Int, lines: Int) {
+        let parser = try parserForChunk(base, count)
+        var pieces = parser.pieces(base, count: count)
+        parser.count(base, &pieces)
+        return (parser, pieces, pieces.reduce(0) { $0 + $1.rows }, pieces.reduce(0) { $0 + $1.lines })
     }
 
     /// The parser for this channel, fixing the field count from the first non-blank line.

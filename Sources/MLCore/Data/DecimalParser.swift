@@ -65,6 +65,17 @@ public enum DecimalParser {
         @inlinable var isFastPath: Bool {
             digitCount > 0 && digitCount <= 19 && mantissa <= (1 << 53) && exponent >= -22 && exponent <= 22
         }
+
+        /// The correctly rounded value when ``isFastPath``: one exact operand, one IEEE operation.
+        @inlinable var fastPathValue: Double {
+            var v = Double(mantissa)
+            if exponent > 0 {
+                v *= DecimalParser.exactPowersOfTen[exponent]
+            } else if exponent < 0 {
+                v /= DecimalParser.exactPowersOfTen[-exponent]
+            }
+            return negative ? -v : v
+        }
     }
 
     /// Parses a field that starts at `start` and ends at the first `stopByte` or at `end`,
@@ -77,15 +88,7 @@ public enum DecimalParser {
     ) -> (Field, UnsafePointer<UInt8>) {
         let s = scanDecimal(start, end, stopAt: stopByte)
         guard case .value = s.field, s.digitCount >= 0 else { return (s.field, s.stop) }  // invalid, empty, nan, inf
-        if s.isFastPath {
-            var v = Double(s.mantissa)
-            if s.exponent > 0 {
-                v *= exactPowersOfTen[s.exponent]
-            } else if s.exponent < 0 {
-                v /= exactPowersOfTen[-s.exponent]
-            }
-            return (.value(s.negative ? -v : v), s.stop)
-        }
+        if s.isFastPath { return (.value(s.fastPathValue), s.stop) }
         return (.value(strtodFallback(s.numberStart, s.numberEnd)), s.stop)
     }
 
@@ -297,14 +300,7 @@ public enum DecimalParser {
             guard case .value(let v) = s.field else { return (s.field, .nan, s.stop) }
             return (s.field, Float(v), s.stop)
         }
-        var d: Double
-        if s.isFastPath {
-            d = Double(s.mantissa)
-            if s.exponent > 0 { d *= exactPowersOfTen[s.exponent] } else if s.exponent < 0 { d /= exactPowersOfTen[-s.exponent] }
-            if s.negative { d = -d }
-        } else {
-            d = strtodFallback(s.numberStart, s.numberEnd)
-        }
+        let d = s.isFastPath ? s.fastPathValue : strtodFallback(s.numberStart, s.numberEnd)
         if d.isFinite && d != 0 {
             let dropped = d.bitPattern & 0x1FFF_FFFF
             if dropped == 0x1000_0000 || abs(d) < Double(Float.leastNormalMagnitude) {
