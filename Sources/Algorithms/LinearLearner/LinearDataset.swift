@@ -1,0 +1,75 @@
+import MLCore
+
+/// One channel's examples held in memory: dense features, labels and optional example weights.
+public struct LinearDataset: Sendable, Equatable {
+    /// The channel name used in errors and metric lines (`train`, `validation`, `test`).
+    public var channel: String
+    public var features: Matrix<Float>
+    public var labels: [Float]
+    public var weights: [Float]?
+
+    public init(channel: String, features: Matrix<Float>, labels: [Float], weights: [Float]? = nil) throws(LinearLearnerError) {
+        guard labels.count == features.rows else {
+            throw .malformed(channel: channel, reason: "\(features.rows) rows of features but \(labels.count) labels")
+        }
+        if let weights, weights.count != features.rows {
+            throw .malformed(channel: channel, reason: "\(features.rows) rows of features but \(weights.count) weights")
+        }
+        self.channel = channel
+        self.features = features
+        self.labels = labels
+        self.weights = weights
+    }
+
+    /// A dense batch with one label column, as the CSV, NPY and RecordIO readers produce.
+    public init(channel: String, batch: Batch) throws(LinearLearnerError) {
+        guard case .dense(let x) = batch.features else { throw .sparseUnsupported(channel: channel) }
+        guard let labels = batch.labelVector else {
+            throw .malformed(channel: channel, reason: "no label column: the linear learner's CSV has the label first")
+        }
+        try self.init(channel: channel, features: x, labels: labels, weights: batch.weights)
+    }
+
+    public var rows: Int { features.rows }
+
+    /// Checks every label, feature and weight, and the feature count, before training touches
+    /// them: the first bad row (in row order, whatever the thread count) is reported.
+    public func validate(for settings: LinearLearnerSettings, features expected: Int, source: String, threads: Int) throws(LinearLearnerError) {
+        guard rows > 0 else { throw .emptyChannel(channel: channel) }
+        guard features.columns == expected else {
+            throw .featureCount(channel: channel, expected: expected, found: features.columns, source: source)
+        }
+        let d = features.columns
+        let type = settings.predictorType, classes = settings.classCount
+        let x = features, y = labels, w = weights, name = channel
+        // The first problem per block, then the earliest block's: deterministic.
+        let problem: LinearLearnerError? = DeterministicReduction.reduce(
+            count: rows, blockSize: 4096, threads: threads, identity: nil,
+            map: { range -> LinearLearnerError? in
+                x.withUnsafeBufferPointer { p in
+                    for i in range {
+                        let label = Double(y[i])
+                        switch type {
+                        case .binaryClassifier where label != 0 && label != 1:
+                            return .invalidLabel(channel: name, row: i + 1, label: label, rule: "binary_classifier labels are 0 or 1")
+                        case .multiclassClassifier where !(label >= 0 && label < Double(classes) && label == label.rounded()):
+                            return .invalidLabel(channel: name, row: i + 1, label: label,
+                                                 rule: "multiclass_classifier labels are integers 0 … num_classes−1 = \(classes - 1)")
+                        case .regressor where !label.isFinite:
+                            return .invalidLabel(channel: name, row: i + 1, label: label, rule: "regressor labels are finite numbers")
+                        default: break
+                        }
+                        for j in 0..<d where !p[i * d + j].isFinite {
+                            return .nonFiniteFeature(channel: name, row: i + 1, column: j + 1, value: Double(p[i * d + j]))
+                        }
+                        if let w, !(w[i].isFinite && w[i] >= 0) {
+                            return .invalidWeight(channel: name, row: i + 1, weight: Double(w[i]))
+                        }
+                    }
+                    return nil
+                }
+            },
+            combine: { a, b in a ?? b })
+        if let problem { throw problem }
+    }
+}
