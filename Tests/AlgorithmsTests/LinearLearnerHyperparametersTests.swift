@@ -115,3 +115,24 @@ import Testing
         }
     }
 }
+
+@Suite struct LinearLearnerPartOneAcceptedValuesTests {
+    @Test("num_models=1 and each predictor type's own loss are accepted; other values are refused as not supported yet")
+    func acceptedValues() throws {
+        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "binary_classifier", "num_models": "1", "loss": "logistic"])
+        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "squared_loss"])
+        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "multiclass_classifier", "num_classes": "4", "loss": "softmax_loss"])
+        #expect(throws: HyperparameterError.invalid(name: "loss", value: "logistic", rule: "regressor trains with squared_loss (or auto)")) {
+            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "logistic"])
+        }
+        do {
+            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "huber_loss"])
+            Issue.record("expected unsupported")
+        } catch let HyperparameterError.unsupported(name, value, _) {
+            #expect(name == "loss" && value == "huber_loss")
+        }
+        #expect(throws: HyperparameterError.self) {
+            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "num_models": "2"])
+        }
+    }
+}

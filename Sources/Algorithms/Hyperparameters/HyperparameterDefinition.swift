@@ -56,9 +56,10 @@ public struct RealBounds: Sendable, Equatable {
 /// Whether MLCore implements a hyperparameter SageMaker documents.
 public enum HyperparameterSupport: Sendable, Equatable {
     case supported
-    /// Recognised and validated, but only its default is accepted; any other value is refused
-    /// with `reason` (never reported as an unknown name).
-    case unsupported(reason: String)
+    /// Recognised and validated, but only its default (and the values in `alsoAccepted`, which
+    /// mean what the default does today) is accepted; any other value is refused with `reason`
+    /// (never reported as an unknown name).
+    case unsupported(reason: String, alsoAccepted: [String] = [])
 }
 
 /// One hyperparameter, defined once: the parser, the validation and the documentation table all

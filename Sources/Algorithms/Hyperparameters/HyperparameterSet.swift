@@ -27,8 +27,8 @@ public struct HyperparameterSet: Sendable, Equatable {
             if let raw = strings[definition.name] {
                 let text = Self.unquote(raw)
                 let value = try Self.parse(text, as: definition)
-                if case .unsupported(let reason) = definition.support,
-                   definition.defaultValue.map({ (try? Self.parse($0, as: definition)) != value }) ?? true {
+                if case .unsupported(let reason, let accepted) = definition.support,
+                   !((definition.defaultValue.map { [$0] } ?? []) + accepted).contains(where: { (try? Self.parse($0, as: definition)) == value }) {
                     throw .unsupported(name: definition.name, value: text, reason: reason)
                 }
                 values[definition.name] = value
@@ -164,7 +164,9 @@ extension HyperparameterDefinition {
         for d in definitions {
             let status: String = switch d.support {
             case .supported: "supported"
-            case .unsupported(let reason): "recognised, not supported yet: " + reason
+            case .unsupported(let reason, let accepted):
+                "recognised, not supported yet: " + reason
+                    + (accepted.isEmpty ? "" : " (accepted now: " + accepted.map { "`\($0)`" }.joined(separator: ", ") + ")")
             }
             let fallback = d.defaultValue.map { "`\($0)`" } ?? (d.isRequired ? "required" : "none")
             let cells = ["`\(d.name)`", d.rule, fallback, status, d.summary]

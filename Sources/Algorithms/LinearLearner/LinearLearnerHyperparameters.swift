@@ -42,6 +42,13 @@ public struct LinearLearnerHyperparameters: Sendable, Equatable {
         if predictorType != .multiclassClassifier, values.boolean("balance_multiclass_weights") == true {
             throw .invalid(name: "balance_multiclass_weights", value: "true", rule: "only for predictor_type multiclass_classifier")
         }
+        if let loss = values.word("loss"), loss != "auto" {
+            let fitting = ["binary_classifier": "logistic", "multiclass_classifier": "softmax_loss", "regressor": "squared_loss"]
+            if fitting[predictorType.rawValue] != loss {
+                throw .invalid(name: "loss", value: loss,
+                               rule: "\(predictorType.rawValue) trains with \(fitting[predictorType.rawValue] ?? "auto") (or auto)")
+            }
+        }
         if let k = values.integer("accuracy_top_k"), predictorType == .multiclassClassifier, k > classCount {
             throw .invalid(name: "accuracy_top_k", value: String(k), rule: "at most num_classes (\(classCount))")
         }
