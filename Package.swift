@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "MLCore", targets: ["MLCore"]),
         .library(name: "Algorithms", targets: ["Algorithms"]),
         .executable(name: "mlbench", targets: ["mlbench"]),
+        .executable(name: "mlc", targets: ["mlc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,9 +41,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `mlc`'s commands, as a library so tests can drive them with captured output.
+        .target(
+            name: "MLCommandLine",
+            dependencies: ["MLCore", "Algorithms", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "mlc", dependencies: ["MLCommandLine"]),
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
+        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "Algorithms", "MLCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

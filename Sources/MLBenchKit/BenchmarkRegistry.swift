@@ -3,6 +3,7 @@ public enum BenchmarkRegistry {
     public static let suites: [any BenchmarkSuite] = [
         GEMMSuite(),
         CSVSuite(),
+        LinearSuite(),
     ]
 
     public static var names: [String] { suites.map(\.name) }

@@ -59,7 +59,11 @@ public struct LinearDataset: Sendable, Equatable {
                             return .invalidLabel(channel: name, row: i + 1, label: label, rule: "regressor labels are finite numbers")
                         default: break
                         }
-                        for j in 0..<d where !p[i * d + j].isFinite {
+                        // x·0 is 0 for finite x and NaN for NaN or ±∞: a branch-free pass that
+                        // vectorizes, then the exact column only for a bad row.
+                        var probe: Float = 0
+                        for j in 0..<d { probe += p[i * d + j] * 0 }
+                        if probe != 0, let j = (0..<d).first(where: { !p[i * d + $0].isFinite }) {
                             return .nonFiniteFeature(channel: name, row: i + 1, column: j + 1, value: Double(p[i * d + j]))
                         }
                         if let w, !(w[i].isFinite && w[i] >= 0) {

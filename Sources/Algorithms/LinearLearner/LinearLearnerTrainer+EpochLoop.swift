@@ -23,6 +23,9 @@ extension LinearLearnerTrainer {
         var shardWeights: [Float]
         var gradient: [Float]
         var scores: Matrix<Float>
+        /// The scaler's statistics as Float, set on the first shard.
+        var featureMean: [Float] = []
+        var featureScale: [Float] = []
 
         init(trainer: LinearLearnerTrainer, layout: LinearParameterLayout, train: LinearDataset, validation: LinearDataset?,
              comm: C, cancellation: CancellationFlag?, checkpoint: (@Sendable (LinearTrainingState) throws -> Void)?,
@@ -80,11 +83,17 @@ extension LinearLearnerTrainer {
             return .completedEpochs
         }
 
-        /// This epoch's row order: a seeded permutation, or the data's own order.
+        /// This epoch's row order: a seeded permutation of blocks of ``shuffleBlockRows(_:)``
+        /// consecutive rows, or the data's own order.
         func epochOrder(_ epoch: Int, rows: Int) throws -> [Int]? {
             guard trainer.shuffle else { return nil }
             var stream = RandomStream(seed: trainer.seed, path: [Purpose.epochOrder.rawValue, UInt64(epoch)])
-            return try stream.permutation(count: rows)
+            let block = LinearLearnerTrainer.shuffleBlockRows(rows)
+            let blocks = try stream.permutation(count: (rows + block - 1) / block)
+            var order: [Int] = []
+            order.reserveCapacity(rows)
+            for b in blocks { order.append(contentsOf: (b * block)..<min(rows, (b + 1) * block)) }
+            return order
         }
 
         /// The loss, weight and gradient of each of this rank's micro-shards, flattened.
@@ -95,7 +104,7 @@ extension LinearLearnerTrainer {
             for s in mine {
                 let rows = shards.rows(ofShard: s)
                 let m = rows.count
-                gatherScaled(rows: rows.lazy.map { order?[batchStart + $0] ?? (batchStart + $0) }, state: state)
+                gatherScaled(rows: rows.map { order?[batchStart + $0] ?? (batchStart + $0) }, state: state)
                 for j in gradient.indices { gradient[j] = 0 }
                 let (loss, weight) = try objective.accumulate(
                     features: shardX.rows(0..<m), labels: Array(shardLabels[0..<m]), weights: Array(shardWeights[0..<m]),
@@ -111,9 +120,12 @@ extension LinearLearnerTrainer {
 
         /// Copies `rows` of the training data into the shard buffers, normalized into the
         /// training space, with each row's loss weight.
-        mutating func gatherScaled<S: Sequence<Int>>(rows: S, state: LinearTrainingState) {
+        mutating func gatherScaled(rows: [Int], state: LinearTrainingState) {
             let d = layout.features
-            let mean = state.scaler.featureMean.map { Float($0) }, scale = state.scaler.featureScale.map { Float($0) }
+            if featureMean.count != d {
+                featureMean = state.scaler.featureMean.map { Float($0) }
+                featureScale = state.scaler.featureScale.map { Float($0) }
+            }
             let labelMean = state.scaler.labelMean, labelScale = state.scaler.labelScale
             let classWeights = state.classWeights
             let regression = settings.predictorType == .regressor
@@ -129,21 +141,30 @@ extension LinearLearnerTrainer {
                 swap(&weights, &shardWeights)
             }
             let sourceLabels = train.labels, sourceWeights = train.weights
-            train.features.withUnsafeBufferPointer { src in
-                x.withUnsafeMutableBufferPointer { dst in
-                    for (k, i) in rows.enumerated() {
-                        let from = i * d, to = k * d
-                        for j in 0..<d { dst[to + j] = (src[from + j] - mean[j]) * scale[j] }
-                        let y = sourceLabels[i]
-                        let w = Double(sourceWeights?[i] ?? 1)
-                        if regression {
-                            labels[k] = Float((Double(y) - labelMean) / labelScale)
-                            weights[k] = Float(w)
-                        } else {
-                            labels[k] = y
-                            weights[k] = Float(w * classWeights[Int(y)])
+            train.features.withUnsafeBufferPointer { source in
+                x.withUnsafeMutableBufferPointer { target in
+                    featureMean.withUnsafeBufferPointer { mean in
+                        featureScale.withUnsafeBufferPointer { scale in
+                            // invariant: d > 0 and the shard buffer holds microShardRows ≥ rows.count rows
+                            let src = source.baseAddress!, dst = target.baseAddress!, mu = mean.baseAddress!, sc = scale.baseAddress!
+                            for (k, i) in rows.enumerated() {
+                                let from = src + i * d, to = dst + k * d
+                                // Pointer loop: no bounds checks, so it vectorizes.
+                                for j in 0..<d { to[j] = (from[j] - mu[j]) * sc[j] }
+                            }
                         }
                     }
+                }
+            }
+            for (k, i) in rows.enumerated() {
+                let y = sourceLabels[i]
+                let w = Double(sourceWeights?[i] ?? 1)
+                if regression {
+                    labels[k] = Float((Double(y) - labelMean) / labelScale)
+                    weights[k] = Float(w)
+                } else {
+                    labels[k] = y
+                    weights[k] = Float(w * classWeights[Int(y)])
                 }
             }
         }

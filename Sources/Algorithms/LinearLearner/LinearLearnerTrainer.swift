@@ -25,7 +25,7 @@ public struct LinearLearnerTrainer: Sendable {
     /// Rows per micro-shard: a constant of the algorithm, never derived from ``workers``.
     public var microShardRows: Int = 256
     /// Visit the training rows in a fresh seeded order each epoch (SageMaker asks for shuffled
-    /// data; shuffling here means users need not).
+    /// data; shuffling here means users need not), in blocks of ``shuffleBlockRows(_:)`` rows.
     public var shuffle: Bool = true
     /// Bounds every wait in a collective (tests set it so a bug fails instead of hanging).
     public var collectiveTimeout: Double?
@@ -182,6 +182,14 @@ public struct LinearLearnerTrainer: Sendable {
             classWeights: classWeights, epochLoss: 0, epochWeight: 0, referenceLoss: nil, best: nil,
             epochsWithoutImprovement: 0, history: [], finished: false)
     }
+
+    /// Rows kept together when an epoch's order is shuffled: 1 (a full row shuffle) up to 8,192
+    /// rows, then growing to 64 at 524,288 rows. Gathering a mini-batch from random single rows of
+    /// a large data set waits on a cache miss per row (it was half of the epoch's time at 900,000
+    /// × 100); runs of 64 rows (25 KB at 100 features) stream from memory, and a 1,000-row
+    /// mini-batch still draws from 16 random places. Depends on the row count only, never on
+    /// the worker count.
+    public static func shuffleBlockRows(_ rows: Int) -> Int { max(1, min(64, rows / 8192)) }
 
     /// What each seeded stream is for: the first element of its path.
     enum Purpose: UInt64 {

@@ -20,23 +20,36 @@ public struct LinearParameterLayout: Sendable, Equatable {
     /// Total parameters.
     public var count: Int { weightCount + outputs }
 
-    /// `S = X·W + b` (rows × outputs) into `scores`, W read in place from the flat `parameters`.
-    /// One `gemm` on the calling thread; `scores` is reshaped if needed. `x` must have
-    /// ``features`` columns (callers check, since they know what to name in the error).
-    public func scores<T: BLASScalar>(_ x: Matrix<T>, parameters: [T], into scores: inout Matrix<T>) throws {
+    /// `S = X·W + b` (rows × outputs) into `scores`, W read in place from the flat `parameters`
+    /// (`includeBias: false` leaves out `b`, for callers that add it in their own loop).
+    /// One BLAS call on the calling thread — `gemv` for one output (no packing, which is most
+    /// of a `gemm`'s time at this shape), `gemm` for several; `scores` is reshaped if needed.
+    /// `x` must have ``features`` columns (callers check, since they know what to name in the error).
+    public func scores<T: BLASScalar>(_ x: Matrix<T>, parameters: [T], into scores: inout Matrix<T>, includeBias: Bool = true) throws {
         let n = x.rows, d = features, k = outputs
         if scores.rows != n || scores.columns != k { scores = Matrix(rows: n, columns: k) }
-        guard n > 0, d > 0 else { return }
+        guard n > 0, d > 0 else {
+            if includeBias { try scores.addToEachRow(Array(parameters[biasOffset..<count])) }
+            return
+        }
         try x.withUnsafeBufferPointer { px in
             try parameters.withUnsafeBufferPointer { pw in
                 try scores.withUnsafeMutableBufferPointer { ps in
                     // invariant: n, d, k > 0 here, so every buffer has a base address
-                    try BLAS.gemm(m: n, n: k, k: d, alpha: 1, a: px.baseAddress!, lda: d, b: pw.baseAddress!, ldb: k,
-                                  beta: 0, c: ps.baseAddress!, ldc: k)
+                    let a = px.baseAddress!, w = pw.baseAddress!, s = ps.baseAddress!
+                    if k == 1 {
+                        try BLAS.gemv(m: n, n: d, alpha: 1, a: a, lda: d, x: w, beta: 0, y: s)
+                    } else {
+                        try BLAS.gemm(m: n, n: k, k: d, alpha: 1, a: a, lda: d, b: w, ldb: k, beta: 0, c: s, ldc: k)
+                    }
+                    if includeBias {
+                        for i in 0..<n {
+                            for j in 0..<k { s[i * k + j] += w[biasOffset + j] }
+                        }
+                    }
                 }
             }
         }
-        try scores.addToEachRow(Array(parameters[biasOffset..<count]))
     }
 }
 
@@ -97,10 +110,12 @@ public enum LinearObjective: Sendable, Equatable {
         }
         if n == 0 { return (0, 0) }
 
-        try layout.scores(x, parameters: parameters, into: &scratch)
+        try layout.scores(x, parameters: parameters, into: &scratch, includeBias: false)
 
-        // Loss, and S becomes R = wᵢ·∂ℓ/∂s in place.
+        // Loss, and S becomes R = wᵢ·∂ℓ/∂s in place; ∂b = Σᵢ Rᵢ summed on the way.
         var loss = 0.0, totalWeight = 0.0
+        var gradB = [Double](repeating: 0, count: k)
+        let bias = parameters[layout.biasOffset..<layout.count].map { Double($0) }
         try scratch.withUnsafeMutableBufferPointer { s in
             for i in 0..<n {
                 let wi = Double(weights?[i] ?? 1)
@@ -109,44 +124,57 @@ public enum LinearObjective: Sendable, Equatable {
                 switch self {
                 case .logistic:
                     guard y == 0 || y == 1 else { throw LabelError(row: i, label: y, rule: "binary labels are 0 or 1") }
-                    let z = Double(s[i])
-                    loss += wi * (max(z, 0) - y * z + log1p(exp(-abs(z))))
-                    s[i] = T(wi * (sigmoid(z) - y))
+                    let z = Double(s[i]) + bias[0]
+                    let e = exp(-abs(z))
+                    loss += wi * (max(z, 0) - y * z + log1p(e))
+                    // σ(z) from the same e^{−|z|}: one exp per row instead of two.
+                    let p = z >= 0 ? 1 / (1 + e) : e / (1 + e)
+                    let r = T(wi * (p - y))
+                    s[i] = r
+                    gradB[0] += Double(r)
                 case .softmax(let classes):
                     guard y >= 0, y < Double(classes), y == y.rounded() else {
                         throw LabelError(row: i, label: y, rule: "multiclass labels are 0 … \(classes - 1)")
                     }
                     let row = i * k
                     var m = -Double.infinity
-                    for j in 0..<k { m = max(m, Double(s[row + j])) }
+                    for j in 0..<k { m = max(m, Double(s[row + j]) + bias[j]) }
                     var total = 0.0
-                    for j in 0..<k { total += exp(Double(s[row + j]) - m) }
+                    for j in 0..<k { total += exp(Double(s[row + j]) + bias[j] - m) }
                     let label = Int(y)
-                    loss += wi * (m + log(total) - Double(s[row + label]))
+                    loss += wi * (m + log(total) - (Double(s[row + label]) + bias[label]))
                     for j in 0..<k {
-                        let p = exp(Double(s[row + j]) - m) / total
-                        s[row + j] = T(wi * (p - (j == label ? 1 : 0)))
+                        let p = exp(Double(s[row + j]) + bias[j] - m) / total
+                        let r = T(wi * (p - (j == label ? 1 : 0)))
+                        s[row + j] = r
+                        gradB[j] += Double(r)
                     }
                 case .squared:
-                    let r = Double(s[i]) - y
-                    loss += wi * r * r / 2
-                    s[i] = T(wi * r)
+                    let residual = Double(s[i]) + bias[0] - y
+                    loss += wi * residual * residual / 2
+                    let r = T(wi * residual)
+                    s[i] = r
+                    gradB[0] += Double(r)
                 }
             }
         }
 
-        // ∇W += Xᵀ·R into the flat buffer in place, ∇b += Σᵢ Rᵢ.
+        // ∇W += Xᵀ·R into the flat buffer in place.
         try x.withUnsafeBufferPointer { px in
             try scratch.withUnsafeBufferPointer { pr in
                 try gradient.withUnsafeMutableBufferPointer { pg in
                     // invariant: n, d, k > 0 here, so every buffer has a base address
-                    try BLAS.gemm(transposeA: .transpose, m: d, n: k, k: n, alpha: 1, a: px.baseAddress!, lda: d,
-                                  b: pr.baseAddress!, ldb: k, beta: 1, c: pg.baseAddress!, ldc: k)
+                    let a = px.baseAddress!, r = pr.baseAddress!, g = pg.baseAddress!
+                    if k == 1 {
+                        try BLAS.gemv(transpose: .transpose, m: n, n: d, alpha: 1, a: a, lda: d, x: r, beta: 1, y: g)
+                    } else {
+                        try BLAS.gemm(transposeA: .transpose, m: d, n: k, k: n, alpha: 1, a: a, lda: d,
+                                      b: r, ldb: k, beta: 1, c: g, ldc: k)
+                    }
                 }
             }
         }
-        let gradB = scratch.columnSums()
-        for j in 0..<k { gradient[layout.biasOffset + j] += gradB[j] }
+        for j in 0..<k { gradient[layout.biasOffset + j] += T(gradB[j]) }
         return (loss, totalWeight)
     }
 }

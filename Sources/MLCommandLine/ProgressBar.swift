@@ -1,0 +1,61 @@
+import Dispatch
+import Synchronization
+
+/// A one-line progress bar on stderr, drawn from ``MLCore/TrainingEvent/progress(epoch:completed:total:)``
+/// events and erased before any stdout line is printed, so metric lines never share a line with
+/// it. Disabled (every call a no-op) unless stderr is a terminal.
+///
+/// ```text
+/// epoch 3/40 [##############----------------]  7/15 batches  46%
+/// ```
+final class ProgressBar: Sendable {
+    private struct State {
+        var shown = false
+        var lastDraw: UInt64 = 0
+    }
+
+    private let console: Console
+    private let enabled: Bool
+    private let epochs: Int
+    private let state = Mutex(State())
+    /// Redraws at most this often (the last batch of an epoch is always drawn).
+    private let interval: UInt64 = 50_000_000
+
+    static let width = 30
+
+    init(console: Console, enabled: Bool, epochs: Int) {
+        self.console = console
+        self.enabled = enabled
+        self.epochs = max(1, epochs)
+    }
+
+    /// Draws `completed` of `total` mini-batches of the 0-based `epoch`.
+    func update(epoch: Int, completed: Int, total: Int) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        state.withLock { s in
+            guard completed >= total || now &- s.lastDraw >= interval || !s.shown else { return }
+            s.lastDraw = now
+            s.shown = true
+            console.standardError("\r\u{1B}[2K" + Self.render(epoch: epoch, epochs: epochs, completed: completed, total: total))
+        }
+    }
+
+    /// Erases the bar if it is shown.
+    func clear() {
+        guard enabled else { return }
+        state.withLock { s in
+            guard s.shown else { return }
+            s.shown = false
+            console.standardError("\r\u{1B}[2K")
+        }
+    }
+
+    /// The bar's text (no control characters).
+    static func render(epoch: Int, epochs: Int, completed: Int, total: Int) -> String {
+        let fraction = total > 0 ? min(1, max(0, Double(completed) / Double(total))) : 1
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        return "epoch \(epoch + 1)/\(epochs) [\(bar)] \(completed)/\(total) batches \(Int((fraction * 100).rounded(.down)))%"
+    }
+}

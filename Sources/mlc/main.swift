@@ -1,0 +1,4 @@
+import MLCommandLine
+
+// `mlc <command> …`: everything but the entry point lives in MLCommandLine (docs/cli.md).
+MLC.main()
