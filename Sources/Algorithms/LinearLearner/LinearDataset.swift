@@ -47,6 +47,12 @@ public struct LinearDataset: Sendable, Equatable {
             count: rows, blockSize: 4096, threads: threads, identity: nil,
             map: { range -> LinearLearnerError? in
                 x.withUnsafeBufferPointer { p in
+                    // NaN and ±∞ are the floats whose exponent bits are all ones: one branch-free
+                    // integer max over the block vectorizes (a float sum would not: its order is
+                    // fixed); rows are searched only when it finds something.
+                    var exponent: UInt32 = 0
+                    for e in (range.lowerBound * d)..<(range.upperBound * d) { exponent = max(exponent, p[e].bitPattern & 0x7F80_0000) }
+                    let clean = exponent != 0x7F80_0000
                     for i in range {
                         let label = Double(y[i])
                         switch type {
@@ -61,9 +67,7 @@ public struct LinearDataset: Sendable, Equatable {
                         }
                         // x·0 is 0 for finite x and NaN for NaN or ±∞: a branch-free pass that
                         // vectorizes, then the exact column only for a bad row.
-                        var probe: Float = 0
-                        for j in 0..<d { probe += p[i * d + j] * 0 }
-                        if probe != 0, let j = (0..<d).first(where: { !p[i * d + $0].isFinite }) {
+                        if !clean, let j = (0..<d).first(where: { !p[i * d + $0].isFinite }) {
                             return .nonFiniteFeature(channel: name, row: i + 1, column: j + 1, value: Double(p[i * d + j]))
                         }
                         if let w, !(w[i].isFinite && w[i] >= 0) {

@@ -195,8 +195,21 @@ extension LinearLearnerTrainer {
                 throw LinearLearnerError.diverged(epoch: state.epoch, batch: state.batch,
                                                   reason: "parameter \(bad) became \(state.parameters[bad])", hint: hint)
             }
+            let beta = averagingDecay
+            if beta > 0 {
+                for j in 0..<layout.count { state.averaged[j] = beta * state.averaged[j] + (1 - beta) * Double(state.parameters[j]) }
+            } else {
+                for j in 0..<layout.count { state.averaged[j] = Double(state.parameters[j]) }
+            }
             state.epochLoss += loss
             state.epochWeight += weight
+        }
+
+        /// The decay of the iterate average: `1 − 1/h` with a horizon `h` of an eighth of an
+        /// epoch's updates, at least 1 (no averaging) and at most 100.
+        var averagingDecay: Double {
+            let steps = (train.rows + settings.miniBatchSize - 1) / settings.miniBatchSize
+            return 1 - 1 / Double(min(100, max(1, steps / 8)))
         }
 
         /// A mini-batch loss this many times the first one (or 1, whichever is larger) counts as
@@ -214,7 +227,8 @@ extension LinearLearnerTrainer {
             var metrics = [MetricValue(channel: "train", name: LinearEvaluation.objectiveName(settings.predictorType),
                                        kind: .loss, value: trainObjective)]
             var criterion = metrics[0]
-            let penalty = self.penalty(state.parameters)
+            let model = state.averaged.map { Float($0) }
+            let penalty = self.penalty(model)
             if penalty > 0 {
                 // Without validation data the best epoch is the one with the lowest value of what
                 // training minimizes — loss plus penalty — so a converged regularized model is never
@@ -223,7 +237,7 @@ extension LinearLearnerTrainer {
                                         value: units * (trainLoss + penalty))
             }
             if let validation {
-                let raw = try state.scaler.foldedIntoRawSpace(state.parameters, layout: layout)
+                let raw = try state.scaler.foldedIntoRawSpace(model, layout: layout)
                 let scores = try distributedScores(parameters: raw, features: validation.features)
                 let v = try LinearEvaluation.epochMetrics(settings: settings, scores: scores, dataset: validation,
                                                           classWeights: state.classWeights)
@@ -242,7 +256,7 @@ extension LinearLearnerTrainer {
             } else {
                 improved = true
             }
-            if improved { state.best = .init(epoch: epoch, criterion: criterion.value, parameters: state.parameters) }
+            if improved { state.best = .init(epoch: epoch, criterion: criterion.value, parameters: model) }
 
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             let summary = EpochSummary(epoch: epoch, epochs: settings.epochs, metrics: metrics, criterion: criterion,

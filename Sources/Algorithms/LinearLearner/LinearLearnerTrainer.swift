@@ -105,7 +105,7 @@ public struct LinearLearnerTrainer: Sendable {
             stopReason = .earlyStopped(epoch: last.epoch)
         }
 
-        let parameters = state.best?.parameters ?? state.parameters
+        let parameters = state.best?.parameters ?? state.averaged.map { Float($0) }
         let raw = try state.scaler.foldedIntoRawSpace(parameters, layout: layout)
         let model = try LinearModel(predictorType: settings.predictorType, layout: layout, parameters: raw, scaler: state.scaler)
         var finalMetrics: [MetricValue] = []
@@ -178,7 +178,7 @@ public struct LinearLearnerTrainer: Sendable {
 
         return LinearTrainingState(
             seed: seed, layout: .init(features: layout.features, outputs: layout.outputs), epoch: 0, batch: 0,
-            parameters: parameters, optimizer: OptimizerState(rule: settings.rule, count: layout.count), scaler: scaler,
+            parameters: parameters, averaged: parameters.map { Double($0) }, optimizer: OptimizerState(rule: settings.rule, count: layout.count), scaler: scaler,
             classWeights: classWeights, epochLoss: 0, epochWeight: 0, referenceLoss: nil, best: nil,
             epochsWithoutImprovement: 0, history: [], finished: false)
     }

@@ -81,6 +81,12 @@ public struct LinearOptimizer: Sendable, Equatable {
         }
         state.step += 1
         let t = Double(state.step)
+        // Adam's bias corrections, once per step rather than per parameter.
+        var correction1 = 1.0, correction2 = 1.0
+        if case .adam(let beta1, let beta2, _) = rule {
+            correction1 = 1 - pow(beta1, t)
+            correction2 = 1 - pow(beta2, t)
+        }
         for i in 0..<n {
             let isBias = i >= layout.biasOffset
             let lr = learningRate * (isBias ? biasLearningRateMultiplier : 1)
@@ -101,7 +107,7 @@ public struct LinearOptimizer: Sendable, Equatable {
                 let v = beta2 * Double(state.second[i]) + (1 - beta2) * g * g
                 state.first[i] = T(m)
                 state.second[i] = T(v)
-                let mHat = m / (1 - pow(beta1, t)), vHat = v / (1 - pow(beta2, t))
+                let mHat = m / correction1, vHat = v / correction2
                 w -= lr * mHat / (vHat.squareRoot() + epsilon)
             case .rmsprop(let alpha, let epsilon):
                 let v = alpha * Double(state.second[i]) + (1 - alpha) * g * g

@@ -17,6 +17,11 @@ public struct LinearTrainingState: Sendable, Equatable, Codable {
     public var batch: Int
     /// Parameters in the scaled training space (``LinearParameterLayout``).
     public var parameters: [Float]
+    /// The exponential moving average of the iterates (scaled space): the epoch's model. SGD's
+    /// last iterate jitters around the optimum by about the step size; the average of the recent
+    /// ones sits much closer (Polyak–Ruppert averaging, here as a moving average so the early
+    /// iterates far from the optimum are forgotten).
+    public var averaged: [Double]
     public var optimizer: OptimizerState<Float>
     public var scaler: LinearScaler
     /// Loss weight per class (binary: [1, positive weight]; empty for regression).

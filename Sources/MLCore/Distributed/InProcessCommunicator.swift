@@ -115,6 +115,8 @@ final class Rendezvous: @unchecked Sendable {
     private var slots: [Any?]
     private var operations: [String?]
     private var arrived = 0
+    /// Ranks asleep on `condition` (the rest of the waiting ranks are spinning).
+    private var sleepers = 0
     private var generation = 0
     private var published: [Any] = []
     private var failure: (rank: Int, reason: String)?
@@ -155,7 +157,8 @@ final class Rendezvous: @unchecked Sendable {
             arrived = 0
             generation += 1
             completed.store(generation, ordering: .releasing)
-            condition.broadcast()
+            // A wake-up is a system call; skip it when every other rank is still spinning.
+            if sleepers > 0 { condition.broadcast() }
             return published
         }
         if spins > 0 {
@@ -168,13 +171,18 @@ final class Rendezvous: @unchecked Sendable {
         let deadline = timeout.map { Date(timeIntervalSinceNow: $0) }
         while generation == mine && failure == nil {
             if let deadline {
-                if !condition.wait(until: deadline) && generation == mine && failure == nil {
+                sleepers += 1
+                let woken = condition.wait(until: deadline)
+                sleepers -= 1
+                if !woken && generation == mine && failure == nil {
                     failure = (rank, "timed out in \(operation) after \(timeout ?? 0) s")
                     condition.broadcast()
                     throw .timedOut(operation: operation, seconds: timeout ?? 0)
                 }
             } else {
+                sleepers += 1
                 condition.wait()
+                sleepers -= 1
             }
         }
         // A generation that completed is valid even if a failure was recorded just after it.

@@ -4,6 +4,8 @@
 
 extension Matrix {
     /// Row sums accumulated in Double.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     func rowSumsDouble() -> [Double] {
         withUnsafeBufferPointer { a in
             (0..<rows).map { i in
@@ -16,16 +18,22 @@ extension Matrix {
     }
 
     /// Sum of each row: `rows` values.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func rowSums() -> [T] { rowSumsDouble().map { T($0) } }
 
     /// Mean of each row: `rows` values (NaN for zero columns). Divided in Double and rounded
     /// once, as ``columnMeans()`` is; rounding the sum to `T` first can be an ulp off for Float.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func rowMeans() -> [T] {
         let n = Double(columns)
         return rowSumsDouble().map { T($0 / n) }
     }
 
     /// Column sums accumulated in Double.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     func columnSumsDouble() -> [Double] {
         var acc = [Double](repeating: 0, count: columns)
         withUnsafeBufferPointer { a in
@@ -41,9 +49,13 @@ extension Matrix {
     }
 
     /// Sum of each column: `columns` values.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func columnSums() -> [T] { columnSumsDouble().map { T($0) } }
 
     /// Mean of each column: `columns` values (NaN when there are no rows).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func columnMeans() -> [T] {
         let n = Double(rows)
         return columnSumsDouble().map { T($0 / n) }
@@ -53,6 +65,8 @@ extension Matrix {
     ///
     /// - Parameter deltaDegreesOfFreedom: the divisor is `rows - ddof` (0: population, NumPy's
     ///   default; 1: sample variance). A non-positive divisor gives NaN, as NumPy does.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func columnVariances(deltaDegreesOfFreedom ddof: Int = 0) -> [T] {
         let n = Double(rows)
         let means = columnSumsDouble().map { $0 / n }
@@ -76,6 +90,8 @@ extension Matrix {
     }
 
     /// Sum of all elements, accumulated in Double.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public func sum() -> T {
         withUnsafeBufferPointer { a in
             var s = 0.0
