@@ -83,28 +83,36 @@ extension LinearLearnerTrainer {
             return .completedEpochs
         }
 
-        /// This epoch's row order: a seeded permutation of blocks of ``shuffleBlockRows(_:)``
-        /// consecutive rows, or the data's own order.
-        func epochOrder(_ epoch: Int, rows: Int) throws -> [Int]? {
-            guard trainer.shuffle else { return nil }
+        /// This epoch's row order: the whole blocks of ``shuffleBlockRows(_:)`` consecutive rows
+        /// in a seeded order, then the partial last block; or the data's own order. Kept as the
+        /// block permutation, not one index per row: a 900,000-entry array per rank per epoch
+        /// costs page faults that contend between the workers.
+        func epochOrder(_ epoch: Int, rows: Int) throws -> EpochOrder {
+            guard trainer.shuffle else { return EpochOrder(blockRows: rows, blocks: []) }
             var stream = RandomStream(seed: trainer.seed, path: [Purpose.epochOrder.rawValue, UInt64(epoch)])
             let block = LinearLearnerTrainer.shuffleBlockRows(rows)
-            let blocks = try stream.permutation(count: (rows + block - 1) / block)
-            var order: [Int] = []
-            order.reserveCapacity(rows)
-            for b in blocks { order.append(contentsOf: (b * block)..<min(rows, (b + 1) * block)) }
-            return order
+            return EpochOrder(blockRows: block, blocks: try stream.permutation(count: rows / block))
+        }
+
+        struct EpochOrder {
+            let blockRows: Int
+            let blocks: [Int]
+            /// The row at `position` of the epoch.
+            @inline(__always) func row(_ position: Int) -> Int {
+                let b = position / blockRows
+                return b < blocks.count ? blocks[b] * blockRows + position % blockRows : position
+            }
         }
 
         /// The loss, weight and gradient of each of this rank's micro-shards, flattened.
-        mutating func partials(state: LinearTrainingState, batchStart: Int, shards: MicroShards, order: [Int]?) throws -> [Double] {
+        mutating func partials(state: LinearTrainingState, batchStart: Int, shards: MicroShards, order: EpochOrder) throws -> [Double] {
             let mine = shards.shards(forRank: comm.rank, of: comm.size)
             var local: [Double] = []
             local.reserveCapacity(mine.count * width)
             for s in mine {
                 let rows = shards.rows(ofShard: s)
                 let m = rows.count
-                gatherScaled(rows: rows.map { order?[batchStart + $0] ?? (batchStart + $0) }, state: state)
+                gatherScaled(rows: rows.map { order.row(batchStart + $0) }, state: state)
                 for j in gradient.indices { gradient[j] = 0 }
                 let (loss, weight) = try objective.accumulate(
                     features: shardX.rows(0..<m), labels: Array(shardLabels[0..<m]), weights: Array(shardWeights[0..<m]),

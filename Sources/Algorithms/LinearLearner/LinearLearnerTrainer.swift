@@ -183,7 +183,8 @@ public struct LinearLearnerTrainer: Sendable {
             epochsWithoutImprovement: 0, history: [], finished: false)
     }
 
-    /// Rows kept together when an epoch's order is shuffled: 1 (a full row shuffle) up to 8,192
+    /// Rows kept together when an epoch's order is shuffled (the partial last block, if any,
+    /// always comes last): 1 (a full row shuffle) up to 8,192
     /// rows, then growing to 64 at 524,288 rows. Gathering a mini-batch from random single rows of
     /// a large data set waits on a cache miss per row (it was half of the epoch's time at 900,000
     /// × 100); runs of 64 rows (25 KB at 100 features) stream from memory, and a 1,000-row
