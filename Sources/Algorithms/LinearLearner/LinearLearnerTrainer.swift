@@ -59,13 +59,14 @@ public struct LinearLearnerTrainer: Sendable {
     }
 
     /// Trains on `train`, selecting epochs on `validation`, and scores the result on `validation`
-    /// and `test`. `checkpoint` receives the state after every finished epoch; `events` receives
-    /// progress and metrics (both are called from one worker thread, in order).
+    /// and `test`. `events` (a trailing closure) receives progress and metrics; `checkpoint`
+    /// receives the state after every finished epoch (both are called from one worker thread, in
+    /// order).
     public func fit(
         train: LinearDataset, validation: LinearDataset? = nil, test: LinearDataset? = nil,
         resumingFrom resumed: LinearTrainingState? = nil, cancellation: CancellationFlag? = nil,
-        checkpoint: (@Sendable (LinearTrainingState) throws -> Void)? = nil,
-        events: @escaping @Sendable (TrainingEvent) -> Void = { _ in }
+        events: @escaping @Sendable (TrainingEvent) -> Void = { _ in },
+        checkpoint: (@Sendable (LinearTrainingState) throws -> Void)? = nil
     ) throws -> Result {
         _ = ComputeContext(threads: workers, blasThreadPolicy: .singleThreaded, seed: seed).applyBLASPolicy()
         let features = settings.featureDim ?? train.features.columns
