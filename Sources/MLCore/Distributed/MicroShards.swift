@@ -42,6 +42,8 @@ extension Communicator {
     ///
     /// `local` holds this rank's partials (``MicroShards/shards(forRank:of:)``), `width` values
     /// per shard, concatenated in shard order. Every rank receives the same result.
+    @_specialize(exported: true, where Self == InProcessCommunicator, T == Float)
+    @_specialize(exported: true, where Self == InProcessCommunicator, T == Double)
     public func reduceMicroShards<T: BLASScalar>(_ local: [T], width: Int, shards: MicroShards) throws(CommunicatorError) -> [T] {
         let mine = shards.shards(forRank: rank, of: size)
         guard local.count == mine.count * width else {

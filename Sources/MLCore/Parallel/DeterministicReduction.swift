@@ -59,6 +59,8 @@ public enum DeterministicReduction {
     /// `result` — the shape of an all-reduce of per-micro-shard gradients or histograms.
     /// With no partials the result is zeroed (the empty sum), never left holding stale values.
     /// Every partial must have `result.count` elements (a ``ShapeError`` otherwise).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func sumBuffers<T: BLASScalar>(_ partials: [[T]], into result: inout [T]) throws(ShapeError) {
         for (k, p) in partials.enumerated() where p.count != result.count {
             throw .mismatch(operation: "sumBuffers", left: "result of \(result.count)", right: "partial \(k) of \(p.count)")
