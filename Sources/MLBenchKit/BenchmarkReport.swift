@@ -52,15 +52,15 @@ public struct BenchmarkReport: Sendable {
         return (ours.medianSeconds / peer.medianSeconds, "time")
     }
 
-    /// The human table: workload, impl, median, min–max, key metric, mlcore/peer.
+    /// The human table: workload, impl, threads, median, min–max, key metric, mlcore/peer.
     public var table: String {
-        var rows: [[String]] = [["workload", "impl", "median", "spread (min–max)", "metric", "mlcore/peer"]]
+        var rows: [[String]] = [["workload", "impl", "threads", "median", "spread (min–max)", "metric", "mlcore/peer"]]
         for (i, r) in results.enumerated() {
             let metric = keyMetric(at: i).flatMap { name in r.metrics[name].map { "\(name) \(Format.metric($0))" } } ?? ""
             let ratio = self.ratio(at: i).map { String(format: "%.3f× ", $0.value) + $0.of } ?? ""
             let unit = Format.unit(for: r.medianSeconds)
             rows.append([
-                r.workload, r.impl, Format.seconds(r.medianSeconds, unit),
+                r.workload, r.impl, String(r.threads), Format.seconds(r.medianSeconds, unit),
                 Format.seconds(r.minSeconds, unit, withUnit: false) + "–" + Format.seconds(r.maxSeconds, unit)
                     + " (\(r.runs) runs)",
                 metric, ratio,
