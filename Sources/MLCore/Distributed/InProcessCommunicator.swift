@@ -86,13 +86,14 @@ public struct InProcessCommunicator: Communicator {
             throw error
         }
         if let firstAbort { throw firstAbort }
-        return results.map { outcome in
-            guard case .success(let value)? = outcome else {
-                // invariant: every rank stored an outcome before leaving the group, and failures were thrown above
-                fatalError("InProcessCommunicator.run: rank finished without an outcome")
-            }
-            return value
+        var values: [R] = []
+        for case .success(let value)? in results { values.append(value) }
+        // Every rank stores an outcome before leaving the group and failures were thrown above,
+        // so this only guards against a broken invariant, as an error rather than a trap.
+        guard values.count == size else {
+            throw CommunicatorError.mismatch(operation: "run", reason: "\(size - values.count) workers finished without a result")
         }
+        return values
     }
 }
 
