@@ -28,6 +28,8 @@ let package = Package(
         ),
         // The algorithms, written against MLCore. No files, HTTP or container names.
         .target(name: "Algorithms", dependencies: ["MLCore"]),
+        // The SageMaker container contract: /opt/ml layout, configuration files, failure file.
+        .target(name: "MLContainer", dependencies: ["MLCore", "Algorithms"]),
         // mlbench's suites and harness, as a library so tests can drive them.
         .target(
             name: "MLBenchKit",
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
+        .testTarget(name: "MLContainerTests", dependencies: ["MLContainer"]),
         .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "Algorithms", "MLCore"]),
     ],
     swiftLanguageModes: [.v6]
