@@ -46,14 +46,14 @@ let package = Package(
         // `mlc`'s commands, as a library so tests can drive them with captured output.
         .target(
             name: "MLCommandLine",
-            dependencies: ["MLCore", "Algorithms", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MLCore", "Algorithms", "MLContainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "mlc", dependencies: ["MLCommandLine"]),
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
         .testTarget(name: "MLContainerTests", dependencies: ["MLContainer"]),
-        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "Algorithms", "MLCore"]),
+        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "Algorithms", "MLCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

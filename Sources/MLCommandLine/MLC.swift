@@ -17,7 +17,7 @@ public struct MLCCommand: ParsableCommand {
         commandName: "mlc",
         abstract: "Train MLCore's algorithms from the command line.",
         discussion: "See docs/cli.md.",
-        subcommands: [FitCommand.self])
+        subcommands: [FitCommand.self, TrainCommand.self])
 
     public init() {}
 }
@@ -43,6 +43,8 @@ public enum MLC {
             switch command {
             case let fit as FitCommand:
                 return try FitRun(command: fit, console: console, cancellation: cancellation).run().rawValue
+            case let train as TrainCommand:
+                return TrainRun(command: train, console: console, cancellation: cancellation).run()
             case is MLCCommand:
                 // `mlc` alone: what it can do.
                 console.standardError(MLCCommand.helpMessage() + "\n")
