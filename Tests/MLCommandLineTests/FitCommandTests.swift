@@ -207,7 +207,7 @@ import Testing
         expectError(Self.breastCancer + ["--seed", "-1"], "--seed")
         expectError(Self.breastCancer + ["--bogus"], "--bogus")
         expectError(["fit"], "--algorithm")
-        expectError(["train"], "train")
+        expectError(["frobnicate"], "frobnicate")
     }
 
     @Test func helpGoesToStdoutWithStatus0() {
