@@ -11,7 +11,8 @@ build: setup
 
 # The main job: the linear learner trains on the bundled real data sets (scikit-learn's breast
 # cancer and digits, exported by scripts/export_datasets.py) and prints SageMaker's metric lines,
-# then `mlbench linear` measures it against scikit-learn on 1M × 100 rows.
+# then runs as a SageMaker training job (`mlc train`) from a local /opt/ml tree, then
+# `mlbench linear` measures it against scikit-learn on 1M × 100 rows.
 run: build
 	.build/release/mlc fit --algorithm linear-learner \
 	    --train data/breast-cancer/train.csv --validation data/breast-cancer/validation.csv \
@@ -20,6 +21,8 @@ run: build
 	    --train data/digits/train.csv --validation data/digits/validation.csv \
 	    -p predictor_type=multiclass_classifier -p num_classes=10 -p mini_batch_size=32 -p epochs=40 \
 	    -p wd=0.001 -p early_stopping_patience=5 --model-dir out/digits
+	scripts/local-training-tree.sh out/opt-ml
+	.build/release/mlc train --algorithm linear-learner --root out/opt-ml
 	.build/release/mlbench linear --peers
 
 # Tests run in release mode: numeric code is 10–100× slower in debug.
