@@ -93,9 +93,7 @@ struct FitRun {
 
     /// A channel's rows: every file of the channel (``ChannelFiles``), read as SageMaker CSV.
     static func load(channel: String, path: String, threads: Int) throws -> LinearDataset {
-        let files = try ChannelFiles.list(path)
-        let batch = try CSVReader.readAll(files: files, options: CSVOptions(labelSize: 1, threads: threads))
-        return try LinearDataset(channel: channel, batch: batch)
+        try LinearDataset(channel: channel, csvPath: path, threads: threads)
     }
 
     /// Refuses, before any training, a model directory path that names something other than a

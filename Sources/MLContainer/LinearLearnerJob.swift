@@ -64,9 +64,7 @@ public struct LinearLearnerJob: Sendable {
             guard byName[name] != nil else { return nil }
             let directory = environment.channelDirectory(name)
             do {
-                let files = try ChannelFiles.list(directory)
-                let batch = try CSVReader.readAll(files: files, options: CSVOptions(labelSize: 1, threads: workers))
-                return try LinearDataset(channel: name, batch: batch)
+                return try LinearDataset(channel: name, csvPath: directory, threads: workers)
             } catch let error as DataError {
                 throw .client(error.description)
             } catch let error as LinearLearnerError {

@@ -30,6 +30,13 @@ public struct LinearDataset: Sendable, Equatable {
         try self.init(channel: channel, features: x, labels: labels, weights: batch.weights)
     }
 
+    /// A SageMaker CSV channel (no header, the label first): a file, or a directory whose data
+    /// files (``ChannelFiles``) form the channel. Throws ``DataError`` or ``LinearLearnerError``.
+    public init(channel: String, csvPath path: String, threads: Int) throws {
+        let files = try ChannelFiles.list(path)
+        try self.init(channel: channel, batch: CSVReader.readAll(files: files, options: CSVOptions(labelSize: 1, threads: threads)))
+    }
+
     public var rows: Int { features.rows }
 
     /// Checks every label, feature and weight, and the feature count, before training touches

@@ -55,14 +55,15 @@ enum LinearEvaluation {
 
     /// The objective and the accuracy-type metric reported every epoch.
     static func epochMetrics(settings: LinearLearnerSettings, scores: Matrix<Float>, dataset: LinearDataset,
-                             classWeights: [Double]) throws -> [MetricValue] {
+                             classWeights: [Double], threshold: Float) throws -> [MetricValue] {
         let channel = dataset.channel
         var out = [MetricValue(channel: channel, name: objectiveName(settings.predictorType), kind: .loss,
                                value: objective(settings: settings, scores: scores, dataset: dataset, classWeights: classWeights))]
         switch settings.predictorType {
         case .binaryClassifier, .multiclassClassifier:
             let name = settings.predictorType == .binaryClassifier ? "binary_classification_accuracy" : "multiclass_accuracy"
-            let accuracy = try Metrics.accuracy(labels: dataset.labels, predictions: predictedLabels(scores), weights: dataset.weights)
+            let accuracy = try Metrics.accuracy(labels: dataset.labels, predictions: LinearModel.labels(fromScores: scores, threshold: threshold),
+                                                    weights: dataset.weights)
             out.append(MetricValue(channel: channel, name: name, kind: .score, value: accuracy))
         case .regressor:
             break
@@ -72,14 +73,14 @@ enum LinearEvaluation {
 
     /// Everything SageMaker reports for the final model on a channel.
     static func finalMetrics(settings: LinearLearnerSettings, scores: Matrix<Float>, dataset: LinearDataset,
-                             classWeights: [Double]) throws -> [MetricValue] {
+                             classWeights: [Double], threshold: Float) throws -> [MetricValue] {
         let channel = dataset.channel, y = dataset.labels, w = dataset.weights
         func metric(_ name: String, _ kind: MetricKind, _ value: Double) -> MetricValue {
             MetricValue(channel: channel, name: name, kind: kind, value: value)
         }
         var out = [metric(objectiveName(settings.predictorType), .loss,
                           objective(settings: settings, scores: scores, dataset: dataset, classWeights: classWeights))]
-        let predicted = predictedLabels(scores)
+        let predicted = LinearModel.labels(fromScores: scores, threshold: threshold)
         switch settings.predictorType {
         case .binaryClassifier:
             out.append(metric("binary_classification_accuracy", .score, try Metrics.accuracy(labels: y, predictions: predicted, weights: w)))
@@ -111,20 +112,6 @@ enum LinearEvaluation {
             out.append(metric("absolute_loss", .loss, try Metrics.meanAbsoluteError(labels: y, predictions: s, weights: w)))
         }
         return out
-    }
-
-    /// 1 when the score is positive (probability > 0.5) for one output; the arg-max (ties to the
-    /// lower class) for several — what ``LinearModel/predict(_:)`` labels.
-    static func predictedLabels(_ scores: Matrix<Float>) -> [Float] {
-        let k = scores.columns
-        return scores.withUnsafeBufferPointer { s in
-            (0..<scores.rows).map { i in
-                if k == 1 { return s[i] > 0 ? 1 : 0 }
-                var best = 0
-                for j in 1..<k where s[i * k + j] > s[i * k + best] { best = j }
-                return Float(best)
-            }
-        }
     }
 
     /// Mean of `1 / log₂(1 + rank)` of the true class, rank 1 being the highest score (ties

@@ -248,7 +248,7 @@ extension LinearLearnerTrainer {
                 let raw = try state.scaler.foldedIntoRawSpace(model, layout: layout)
                 let scores = try distributedScores(parameters: raw, features: validation.features)
                 let v = try LinearEvaluation.epochMetrics(settings: settings, scores: scores, dataset: validation,
-                                                          classWeights: state.classWeights)
+                                                          classWeights: state.classWeights, threshold: LinearModel.defaultThreshold)
                 metrics += v
                 criterion = v[0]
             }

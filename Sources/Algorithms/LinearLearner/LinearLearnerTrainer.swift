@@ -114,7 +114,8 @@ public struct LinearLearnerTrainer: Sendable {
             for dataset in [validation, test].compactMap({ $0 }) {
                 let scores = try LinearEvaluation.scores(model: model, features: dataset.features)
                 let metrics = try LinearEvaluation.finalMetrics(
-                    settings: settings, scores: scores, dataset: dataset, classWeights: state.classWeights)
+                    settings: settings, scores: scores, dataset: dataset, classWeights: state.classWeights,
+                    threshold: model.threshold)
                 for m in metrics { events(.finalMetric(m)) }
                 finalMetrics += metrics
             }

@@ -18,7 +18,7 @@ public struct LinearModel: Sendable, Equatable {
     public var threshold: Float
 
     public init(predictorType: PredictorType, layout: LinearParameterLayout, parameters: [Float],
-                scaler: LinearScaler, threshold: Float = 0.5) throws(ShapeError) {
+                scaler: LinearScaler, threshold: Float = LinearModel.defaultThreshold) throws(ShapeError) {
         let outputs = predictorType == .multiclassClassifier ? layout.outputs : 1
         guard parameters.count == layout.count, layout.outputs == outputs, scaler.featureMean.count == layout.features,
               predictorType != .multiclassClassifier || layout.outputs >= 3
@@ -48,21 +48,37 @@ public struct LinearModel: Sendable, Equatable {
         if n == 0 { return [] }
         var scores = Matrix<Float>(rows: n, columns: k)
         try layout.scores(x, parameters: parameters, into: &scores)
+        let labels = Self.labels(fromScores: scores, threshold: threshold)
         return (0..<n).map { i in
             switch predictorType {
             case .regressor:
                 return Prediction(score: [scores[i, 0]], predictedLabel: nil)
             case .binaryClassifier:
-                let p = Float(sigmoid(Double(scores[i, 0])))
-                return Prediction(score: [p], predictedLabel: p > threshold ? 1 : 0)
+                return Prediction(score: [Float(sigmoid(Double(scores[i, 0])))], predictedLabel: labels[i])
             case .multiclassClassifier:
                 let row = scores.row(i).map(Double.init)
                 let m = row.max() ?? 0
                 let e = row.map { exp($0 - m) }
                 let total = e.reduce(0, +)
+                return Prediction(score: e.map { Float($0 / total) }, predictedLabel: labels[i])
+            }
+        }
+    }
+
+    /// The decision threshold before part 2 tunes it.
+    public static let defaultThreshold: Float = 0.5
+
+    /// The predicted label of each row of raw scores (`X·W + b`): for one output, 1 when
+    /// σ(s) > `threshold`; for several, the arg-max (ties to the lower class). The one rule both
+    /// prediction and the trainer's metrics use.
+    static func labels(fromScores scores: Matrix<Float>, threshold: Float) -> [Float] {
+        let k = scores.columns
+        return scores.withUnsafeBufferPointer { s in
+            (0..<scores.rows).map { i in
+                if k == 1 { return Float(sigmoid(Double(s[i]))) > threshold ? 1 : 0 }
                 var best = 0
-                for j in 1..<k where row[j] > row[best] { best = j }
-                return Prediction(score: e.map { Float($0 / total) }, predictedLabel: Float(best))
+                for j in 1..<k where s[i * k + j] > s[i * k + best] { best = j }
+                return Float(best)
             }
         }
     }
