@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // OpenBLAS + LAPACKE. A module map and a one-line shim header; nothing else.
@@ -24,7 +25,13 @@ let package = Package(
         // Numbers, parallelism, data, metrics. No algorithm knowledge.
         .target(
             name: "MLCore",
-            dependencies: ["CBLAS", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CBLAS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            // The schema record.pb.swift is generated from (scripts/generate-protobuf.sh).
+            exclude: ["Data/RecordIO/record.proto"]
         ),
         // The algorithms, written against MLCore. No files, HTTP or container names.
         .target(name: "Algorithms", dependencies: ["MLCore"]),

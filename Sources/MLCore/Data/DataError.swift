@@ -39,6 +39,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// A channel directory with no data files.
     case emptyChannel(path: String)
+    /// A RecordIO record (framing or RecordIO-protobuf content) that breaks a rule.
+    case badRecord(RecordLocation, RecordIOProblem)
 
     public var description: String {
         switch self {
@@ -60,6 +62,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): \(reason)"
         case let .emptyChannel(path):
             return "\(path): the channel has no data files (names starting with '.' or '_' are skipped)"
+        case let .badRecord(at, problem):
+            return "\(at): \(problem)"
         }
     }
 }
