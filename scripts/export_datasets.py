@@ -13,6 +13,12 @@ separated, "\n" line endings. Labels are written as integers; breast cancer feat
 shortest round-trip decimal form (repr of the float64 scikit-learn holds, so parsing them back
 gives exactly the same doubles); digits features as integers.
 
+Each split is also written as RecordIO-protobuf by the SageMaker Python SDK v2's own writer
+(sagemaker.amazon.common.write_numpy_to_dense_tensor: one Record per row, float32 features
+under "values", float32 label), as data/<set>/<split>.pbr, so the main job and the tests train
+from files SageMaker's own tooling produced. (float32 of the CSV's float64 values: the same
+floats MLCore's CSV reader parses.)
+
 Split: sklearn.model_selection.train_test_split(test_size=0.2, random_state=0, stratify=y).
 
 Rerun (deterministic, overwrites the files above):
@@ -22,6 +28,8 @@ import os
 import sys
 
 import numpy as np
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+from sagemaker.amazon.common import write_numpy_to_dense_tensor
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.model_selection import train_test_split
 
@@ -61,6 +69,8 @@ def export(name: str, x: np.ndarray, y: np.ndarray, fmt_feature) -> None:
         path = os.path.join(ROOT, "data", name, f"{split}.csv")
         write_csv(path, xs, ys, fmt_feature)
         check_roundtrip(path, xs, ys)
+        with open(os.path.join(ROOT, "data", name, f"{split}.pbr"), "wb") as f:
+            write_numpy_to_dense_tensor(f, xs.astype(np.float32), ys.astype(np.float32))
         counts = np.bincount(ys.astype(np.int64))
         print(f"{os.path.relpath(path, ROOT)}: {xs.shape[0]} rows x {xs.shape[1]} features, "
               f"label counts {counts.tolist()}", file=sys.stderr)

@@ -108,18 +108,40 @@ public struct NPYReader<T: BLASScalar>: Sendable {
     /// An `.npy` image held in memory (an `application/x-npy` request body, for instance) as a
     /// matrix, with the same checks as a file; `name` stands for the file in errors.
     public static func decode(_ bytes: [UInt8], name: String = "<npy bytes>") throws(DataError) -> (matrix: Matrix<T>, shape: [Int]) {
-        let prefix = Array(bytes.prefix(12))
-        let length = try NPYHeader.headerLength(prefix: prefix, fileSize: bytes.count, file: name)
-        let start = NPYHeader.preambleLength(major: Int(prefix[6]))  // headerLength checked the preamble is there
+        let (matrix, shape, _) = try decode(bytes, from: 0, name: name)
+        return (matrix, shape)
+    }
+
+    /// Every `.npy` image of a byte stream that holds several back to back — what a Pipe-mode
+    /// FIFO delivers for a channel of several `.npy` objects — in order. Bytes after the last
+    /// complete image are a ``DataError/truncated(_:reason:)`` error.
+    public static func decodeConcatenated(_ bytes: [UInt8], name: String = "<npy stream>") throws(DataError) -> [(matrix: Matrix<T>, shape: [Int])] {
+        var out: [(matrix: Matrix<T>, shape: [Int])] = []
+        var offset = 0
+        while offset < bytes.count {
+            let (matrix, shape, end) = try decode(bytes, from: offset, name: out.isEmpty ? name : "\(name) (array \(out.count + 1), byte \(offset))")
+            out.append((matrix, shape))
+            offset = end
+        }
+        return out
+    }
+
+    /// The image starting at `offset`, and the offset just after it.
+    static func decode(_ bytes: [UInt8], from offset: Int, name: String) throws(DataError) -> (Matrix<T>, [Int], Int) {
+        let remaining = bytes.count - offset
+        let prefix = Array(bytes[offset..<min(bytes.count, offset + 12)])
+        let length = try NPYHeader.headerLength(prefix: prefix, fileSize: remaining, file: name)
+        let start = offset + NPYHeader.preambleLength(major: Int(prefix[6]))  // headerLength checked the preamble is there
         let header = try NPYHeader.parse(prefix: prefix, headerBytes: Array(bytes[start..<start + length]),
-                                         fileSize: bytes.count, file: name)
+                                         fileSize: remaining, file: name)
+        let dataStart = offset + header.dataOffset
         let matrix = Matrix<T>(rows: header.rows, columns: header.columns) { out in
             bytes.withUnsafeBytes { all in
-                let raw = UnsafeRawBufferPointer(rebasing: all[header.dataOffset..<header.dataOffset + header.dataByteCount])
+                let raw = UnsafeRawBufferPointer(rebasing: all[dataStart..<dataStart + header.dataByteCount])
                 convert(raw, header, into: out)
             }
         }
-        return (matrix, header.shape)
+        return (matrix, header.shape, dataStart + header.dataByteCount)
     }
 
     /// Converts the elements in `raw` (laid out as `header` says) into `out`, which has as many.
