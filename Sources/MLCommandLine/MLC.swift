@@ -17,7 +17,7 @@ public struct MLCCommand: ParsableCommand {
         commandName: "mlc",
         abstract: "Train MLCore's algorithms from the command line.",
         discussion: "See docs/cli.md.",
-        subcommands: [FitCommand.self, TrainCommand.self])
+        subcommands: [FitCommand.self, TrainCommand.self, ValidateCommand.self])
 
     public init() {}
 }
@@ -45,6 +45,8 @@ public enum MLC {
                 return try FitRun(command: fit, console: console, cancellation: cancellation).run().rawValue
             case let train as TrainCommand:
                 return TrainRun(command: train, console: console, cancellation: cancellation).run()
+            case let validate as ValidateCommand:
+                return ValidateRun(command: validate, console: console).run()
             case is MLCCommand:
                 // `mlc` alone: what it can do.
                 console.standardError(MLCCommand.helpMessage() + "\n")

@@ -26,7 +26,7 @@ final class ProgressBar: Sendable {
     init(console: Console, enabled: Bool, epochs: Int) {
         self.console = console
         self.enabled = enabled
-        self.epochs = max(1, epochs)
+        self.epochs = max(0, epochs)  // 0: the epoch count is not known
     }
 
     /// Draws `completed` of `total` mini-batches of the 0-based `epoch`.
@@ -56,6 +56,6 @@ final class ProgressBar: Sendable {
         let fraction = total > 0 ? min(1, max(0, Double(completed) / Double(total))) : 1
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        return "epoch \(epoch + 1)/\(epochs) [\(bar)] \(completed)/\(total) batches \(Int((fraction * 100).rounded(.down)))%"
+        return "epoch \(epoch + 1)" + (epochs > 0 ? "/\(epochs)" : "") + " [\(bar)] \(completed)/\(total) batches \(Int((fraction * 100).rounded(.down)))%"
     }
 }

@@ -5,7 +5,8 @@ import MLCore
 
 /// `mlc train`: run a training job the way SageMaker runs a training container — configuration
 /// from `<root>/input/config`, channels from `<root>/input/data`, the model into `<root>/model`,
-/// the failure reason into `<root>/output/failure` (docs/cli.md).
+/// checkpoints into `<root>/checkpoints`, the failure reason into `<root>/output/failure`
+/// (docs/cli.md).
 public struct TrainCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "train",
@@ -13,9 +14,11 @@ public struct TrainCommand: ParsableCommand {
         discussion: """
             The root is --root, else SAGEMAKER_BASE_DIR, else /opt/ml; SM_MODEL_DIR, \
             SM_OUTPUT_DATA_DIR and SM_CHANNEL_<NAME> override their directories. The algorithm \
-            is --algorithm, else MLC_ALGORITHM (what a container image sets). Exit status: 0 \
-            trained (also when SIGTERM/SIGINT stopped it: the best model so far is written), \
-            1 failed (the reason, ClientError: or AlgorithmError:, is in output/failure).
+            is --algorithm, else MLC_ALGORITHM (what a container image sets). A checkpoint is \
+            written after every epoch, and training resumes from the newest one at start. \
+            Exit status: 0 trained (also when SIGTERM/SIGINT stopped it: the model so far and a \
+            checkpoint are written), 1 failed (the reason, ClientError: or AlgorithmError:, is \
+            in output/failure).
             """)
 
     @Option(help: "The algorithm (default: the MLC_ALGORITHM environment variable).")
@@ -26,6 +29,9 @@ public struct TrainCommand: ParsableCommand {
 
     @Option(help: "Worker threads (default: the cores the container may use).")
     public var workers: Int?
+
+    @Flag(help: "Never draw the progress bar (it is drawn only when stderr is a terminal).")
+    public var noProgress = false
 
     public init() {}
 }
@@ -39,31 +45,28 @@ struct TrainRun {
     func run() -> Int32 {
         let environment = TrainingEnvironment(root: command.root)
         let console = self.console
-        do {
+        let bar = ProgressBar(console: console, enabled: console.errorIsTerminal && !command.noProgress, epochs: 0)
+        defer { bar.clear() }
+        let output = JobOutput(line: { line in
+            bar.clear()
+            console.out(line)
+        }, progress: { epoch, completed, total in
+            bar.update(epoch: epoch, completed: completed, total: total)
+        })
+        do throws(ContainerError) {
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
-            guard let name, let algorithm = FitCommand.Algorithm(rawValue: name) else {
-                let known = FitCommand.Algorithm.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ContainerError.client("no known algorithm chosen (--algorithm or MLC_ALGORITHM = '\(name ?? "")'); known: \(known)")
-            }
-            switch algorithm {
-            case .linearLearner:
-                let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()
-                try LinearLearnerJob(environment: environment, log: { console.out($0) })
-                    .run(workers: workers, cancellation: cancellation)
-            }
+            let job = try TrainingJobs.named(name).init(environment: environment, output: output)
+            let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()
+            try job.run(workers: workers, cancellation: cancellation)
             if cancellation.isCancelled {
-                // SageMaker's stop: the best model so far is written and the job ends cleanly.
-                console.err("Training was stopped; the best model so far was written")
+                // SageMaker's stop: the model so far and a checkpoint are written; the job ends cleanly.
+                console.err("Training was stopped; the model so far and a checkpoint were written")
             }
             return 0
-        } catch let error as ContainerError {
+        } catch {
+            bar.clear()
             environment.writeFailure(error)
             console.err(error.failureReason)
-            return MLC.failure
-        } catch {
-            let wrapped = ContainerError.algorithm("\(error)")
-            environment.writeFailure(wrapped)
-            console.err(wrapped.failureReason)
             return MLC.failure
         }
     }

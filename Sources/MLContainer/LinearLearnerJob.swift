@@ -3,125 +3,202 @@ import Foundation
 import MLCore
 
 /// The linear learner as a SageMaker training job (reference §4.1): configuration checked before
-/// any data is read, channels `train` (required), `validation` and `test` read from their
-/// directories, SageMaker's metric lines, the model in the model directory, the per-epoch
-/// metrics in the output data directory.
-///
-/// Part of issue 4 so far: File and FastFile channels of `text/csv`. RecordIO-protobuf, NPY and
-/// Pipe mode, checkpoints and SIGTERM handling come with the rest of that issue and are refused
-/// with a ClientError saying so.
-public struct LinearLearnerJob: Sendable {
-    public let environment: TrainingEnvironment
-    public let log: @Sendable (String) -> Void
+/// any data is read; channels `train` (required), `validation` and `test` as RecordIO-protobuf
+/// (the default), CSV or NPY, in File, FastFile or Pipe mode; SageMaker's metric lines; a
+/// checkpoint after every epoch and on SIGTERM, resumed from at start; the model in the model
+/// directory; the per-epoch metrics (JSON and SVG) and timings in the output data directory.
+public struct LinearLearnerJob: TrainingJob {
+    public static let algorithm = "linear-learner"
+    public static let channelRules = ChannelRules(
+        required: ["train"], optional: ["validation", "test"],
+        formats: [.recordIOProtobuf, .csv, .npy], defaultFormat: .recordIOProtobuf, defaultLabelSize: 1)
 
-    public init(environment: TrainingEnvironment, log: @escaping @Sendable (String) -> Void) {
+    public let environment: TrainingEnvironment
+    public let output: JobOutput
+
+    public init(environment: TrainingEnvironment, output: JobOutput) {
         self.environment = environment
-        self.log = log
+        self.output = output
     }
 
-    static let channelNames: Set<String> = ["train", "validation", "test"]
+    /// Everything known before any data is read.
+    struct Plan {
+        var hyperparameters: LinearLearnerHyperparameters
+        var resolved: [String: String]
+        var resources: ResourceConfiguration
+        var readers: [String: ChannelReader]
+        var checkpointDirectory: String
+    }
 
-    /// Runs the job; every failure is a ``ContainerError`` (the caller writes the failure file).
-    public func run(workers: Int = ComputeContext.defaultThreadCount(), cancellation: CancellationFlag? = nil) throws(ContainerError) {
+    func plan(workers: Int) throws(ContainerError) -> Plan {
         let config = try environment.loadConfiguration()
-        var strings: [String: String] = [:]
-        for (name, value) in config.hyperparameters {
-            if name.hasPrefix("sagemaker_") || name.hasPrefix("_") {
-                log("Ignoring reserved hyperparameter \(name)=\(value)")
-            } else {
-                strings[name] = value
-            }
-        }
+        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, log: output.line)
         let hyperparameters: LinearLearnerHyperparameters
         do {
             hyperparameters = try LinearLearnerHyperparameters(strings: strings)
         } catch {
             throw .client(error.description)
         }
-        let merged = hyperparameters.values.values.keys.sorted().map { "\"\($0)\": \"\(hyperparameters.values[$0]?.description ?? "")\"" }
-        log("Final configuration: {" + merged.joined(separator: ", ") + "}")
+        var resolved: [String: String] = [:]
+        for name in hyperparameters.values.values.keys {
+            resolved[name] = hyperparameters.values[name]?.description ?? ""
+        }
+        let readers = try Self.channelRules.readers(for: config.channels, algorithm: "linear learner",
+                                                    environment: environment, threads: workers)
+        for reader in readers.values where (reader.format == .csv || reader.format == .npy) && reader.labelSize != 1 {
+            throw .client("channel '\(reader.name)': label_size=\(reader.labelSize): the linear learner's rows have exactly one label column, first")
+        }
+        return Plan(hyperparameters: hyperparameters, resolved: resolved, resources: config.resources,
+                    readers: readers, checkpointDirectory: config.checkpointDirectory)
+    }
 
-        let byName = Dictionary(uniqueKeysWithValues: config.channels.map { ($0.name, $0) })
-        for channel in config.channels where !Self.channelNames.contains(channel.name) {
-            throw .client("the linear learner does not take a channel named '\(channel.name)': its channels are train (required), validation and test")
+    static func finalConfigurationLine(_ resolved: [String: String]) -> String {
+        "Final configuration: {" + resolved.keys.sorted().map { "\"\($0)\": \"\(resolved[$0] ?? "")\"" }.joined(separator: ", ") + "}"
+    }
+
+    // MARK: Validate
+
+    public func validate(sampleRows: Int, workers: Int) throws(ContainerError) -> [String] {
+        let plan = try plan(workers: workers)
+        var report = ["Hyperparameters: valid (\(plan.resolved.count) after defaults)",
+                      "Resources: \(plan.resources.currentHost) of \(plan.resources.hosts.count) host(s)"]
+        let settings = LinearLearnerTrainer(hyperparameters: plan.hyperparameters, workers: 1).settings
+        var features = settings.featureDim
+        for name in ["train", "validation", "test"] {
+            guard let reader = plan.readers[name] else { continue }
+            let mode = reader.channel.inputMode.rawValue
+            guard let batch = try reader.sample(rows: sampleRows) else {
+                let exists = FileManager.default.fileExists(atPath: reader.location)
+                report.append("Channel \(name): \(reader.format.rawValue), \(mode) mode: not read (reading would consume the FIFO); "
+                              + "\(reader.location) " + (exists ? "exists" : "does not exist yet"))
+                continue
+            }
+            let dataset = try dataset(name, batch, log: { _ in })
+            features = features ?? dataset.features.columns
+            do {
+                // invariant: set from the sample just above when feature_dim is not given
+                try dataset.validate(for: settings, features: features!, source: settings.featureDim == nil ? "the train channel" : "hyperparameter feature_dim", threads: workers)
+            } catch {
+                throw .client(error.description)
+            }
+            report.append("Channel \(name): \(reader.format.rawValue), \(mode) mode: the first \(dataset.rows) row(s) of each file are valid "
+                          + "(\(dataset.features.columns) features)")
         }
-        guard byName["train"] != nil else { throw .client("the train channel is required and inputdataconfig.json has none") }
-        for channel in config.channels {
-            if channel.inputMode == .pipe {
-                throw .client("channel '\(channel.name)': Pipe mode is recognised but not supported yet; use File or FastFile")
-            }
-            let type = channel.contentType?.essence ?? "application/x-recordio-protobuf"
-            guard type == "text/csv" else {
-                throw .client("channel '\(channel.name)': content type \(type) is recognised but not supported yet (text/csv is); "
-                              + "set ContentType to text/csv")
-            }
-            if let size = channel.contentType?.parameters["label_size"], size != "1" {
-                throw .client("channel '\(channel.name)': label_size=\(size): the linear learner's CSV has exactly one label column, first")
-            }
-        }
+        return report
+    }
+
+    // MARK: Run
+
+    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+        let log = output.line
+        var timings = TrainingTimings()
+        let plan = try timings.measure("configuration") { () throws(ContainerError) in try self.plan(workers: workers) }
+        timings.host = plan.resources.currentHost
+        log(Self.finalConfigurationLine(plan.resolved))
 
         func load(_ name: String) throws(ContainerError) -> LinearDataset? {
-            guard byName[name] != nil else { return nil }
-            let directory = environment.channelDirectory(name)
-            do {
-                return try LinearDataset(channel: name, csvPath: directory, threads: workers)
-            } catch let error as DataError {
-                throw .client(error.description)
-            } catch let error as LinearLearnerError {
-                throw .client(error.description)
-            } catch {
-                throw .client("channel '\(name)' (\(directory)): \(error)")
+            guard let reader = plan.readers[name] else { return nil }
+            let (batch, stats) = try timings.measure("read \(name)") { () throws(ContainerError) in
+                try reader.readAll(cancellation: cancellation)
             }
+            // The 1P algorithms' per-pass line (reference §1.6).
+            log("epoch_stats={\"data_pipeline\": \"\(reader.location)\", \"epoch\": 0, \"duration\": \(Int(stats.seconds * 1000)), "
+                + "\"num_examples\": \(stats.rows), \"num_bytes\": \(stats.bytes)}")
+            return try dataset(name, batch, log: log)
         }
-        // invariant: the train channel was checked to exist above
+        // invariant: the channel rules require train
         guard let train = try load("train") else { throw .algorithm("the train channel disappeared") }
         let validation = try load("validation"), test = try load("test")
         log("Training on \(train.rows) rows × \(train.features.columns) features"
             + (validation.map { ", validation \($0.rows) rows" } ?? "") + (test.map { ", test \($0.rows) rows" } ?? "")
             + ", \(workers) workers")
 
-        let lines = SageMakerMetricLines(host: config.resources.currentHost)
-        let log = self.log
+        var trainer = LinearLearnerTrainer(hyperparameters: plan.hyperparameters, workers: workers)
+        let batches = (train.rows + max(1, trainer.settings.miniBatchSize) - 1) / max(1, trainer.settings.miniBatchSize)
+        trainer.progressInterval = max(1, batches / 100)
+
+        // What a checkpoint must agree on to be resumed by this job.
+        var fingerprint = plan.resolved
+        fingerprint["(train rows)"] = String(train.rows)
+        fingerprint["(features)"] = String(train.features.columns)
+        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
+        var resumed: LinearTrainingState?
+        if let checkpoint = try store.newest(log: log) {
+            do {
+                resumed = try LinearTrainingState.decode(checkpoint.state)
+            } catch {
+                throw .client("the checkpoint \(checkpoint.path) cannot be resumed: \(error.description)")
+            }
+            log("Resuming from checkpoint \(checkpoint.path) (epoch \(checkpoint.epoch), mini-batch \(checkpoint.batch))")
+        }
+
+        let lines = SageMakerMetricLines(host: plan.resources.currentHost)
+        let output = self.output
         let result: LinearLearnerTrainer.Result
         do {
-            result = try LinearLearnerTrainer(hyperparameters: hyperparameters, workers: workers)
-                .fit(train: train, validation: validation, test: test, cancellation: cancellation) { event in
-                    for line in lines.lines(for: event) { log(line) }
-                }
+            result = try timings.measure("training") {
+                try trainer.fit(
+                    train: train, validation: validation, test: test, resumingFrom: resumed, cancellation: cancellation,
+                    events: { event in
+                        if case let .progress(epoch, completed, total) = event {
+                            output.progress(epoch, completed, total)
+                            return
+                        }
+                        for line in lines.lines(for: event) { output.line(line) }
+                    },
+                    checkpoint: { state in try store.save(state.encoded(), epoch: state.epoch, batch: state.batch) })
+            }
         } catch let error as LinearLearnerError {
             // Bad data, or a divergence the hyperparameters caused: the user's to fix.
             throw .client(error.description)
+        } catch let error as ContainerError {
+            throw error
         } catch {
             throw .algorithm("training failed: \(error)")
         }
+        if result.stopReason == .cancelled {
+            // SIGTERM: the position inside the epoch is saved too, so a restart loses nothing.
+            do {
+                try store.save(result.state.encoded(), epoch: result.state.epoch, batch: result.state.batch)
+            } catch let error as ContainerError {
+                throw error
+            } catch {
+                throw .algorithm("cannot encode the training state: \(error)")
+            }
+            log("Stopped in epoch \(result.state.epoch) after mini-batch \(result.state.batch); checkpoint written to \(store.directory)")
+        }
         if validation == nil && test == nil { log("Test data is not provided.") }
 
-        do {
-            try FileManager.default.createDirectory(atPath: environment.modelDirectory, withIntermediateDirectories: true)
-            try result.model.save(to: environment.modelDirectory)
-        } catch {
-            throw .algorithm("cannot write the model to \(environment.modelDirectory): \(error)")
+        try timings.measure("write model") { () throws(ContainerError) in
+            do {
+                try FileManager.default.createDirectory(atPath: environment.modelDirectory, withIntermediateDirectories: true)
+                try result.model.save(to: environment.modelDirectory)
+            } catch {
+                throw .algorithm("cannot write the model to \(environment.modelDirectory): \(error)")
+            }
         }
-        try writeHistory(result)
         log("Model written to \(environment.modelDirectory)")
+        try OutputData(directory: environment.outputDataDirectory, algorithm: Self.algorithm)
+            .write(history: result.history, bestEpoch: result.bestEpoch, finalMetrics: result.finalMetrics, timings: timings)
     }
 
-    /// `metrics.json` in the output data directory: every epoch's metrics and the final ones.
-    func writeHistory(_ result: LinearLearnerTrainer.Result) throws(ContainerError) {
-        struct History: Encodable {
-            var epochs: [EpochSummary]
-            var bestEpoch: Int?
-            var final: [MetricValue]
+    /// A channel's batch as the trainer's dataset. Sparse RecordIO rows are made dense (the
+    /// trainer of part 1 is dense) when that fits in 4 GiB.
+    func dataset(_ name: String, _ batch: Batch, log: (String) -> Void) throws(ContainerError) -> LinearDataset {
+        var batch = batch
+        if case .sparse(let s) = batch.features {
+            let bytes = s.rows * s.columns * MemoryLayout<Float>.size
+            guard bytes <= 4 << 30 else {
+                throw .client("channel '\(name)': \(s.rows) sparse rows × \(s.columns) features would take \(bytes >> 20) MiB as dense rows; "
+                              + "the linear learner trains dense rows (at most 4 GiB) — reduce feature_dim or the data")
+            }
+            log("Channel \(name): \(s.rows) sparse rows (\(s.nonzeroCount) non-zeros) made dense, \(s.columns) features")
+            batch.features = .dense(s.dense())
         }
-        let path = environment.outputDataDirectory + "/metrics.json"
         do {
-            try FileManager.default.createDirectory(atPath: environment.outputDataDirectory, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(History(epochs: result.history, bestEpoch: result.bestEpoch, final: result.finalMetrics))
-                .write(to: URL(fileURLWithPath: path), options: .atomic)
+            return try LinearDataset(channel: name, batch: batch)
         } catch {
-            throw .algorithm("cannot write \(path): \(error)")
+            throw .client(error.description)
         }
     }
 }

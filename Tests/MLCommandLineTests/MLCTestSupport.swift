@@ -55,3 +55,81 @@ struct TemporaryDirectory {
 func captures(_ lines: [String], _ regex: Regex<(Substring, Substring)>) -> [String] {
     lines.compactMap { line in line.wholeMatch(of: regex).map { String($0.1) } }
 }
+
+let defaultTrainingHyperparameters = #"{"predictor_type": "binary_classifier", "mini_batch_size": "32", "epochs": "8", "_tuning_objective_metric": "validation:objective_loss", "sagemaker_job_name": "x"}"#
+let defaultTrainingChannels = #"{"train": {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}, "validation": {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}}"#
+
+/// An `/opt/ml` tree laid out as SageMaker lays it out, with the bundled breast-cancer data as
+/// the `train` and `validation` channels (as `part-0.csv` in each channel directory).
+func trainingTree(hyperparameters: String = defaultTrainingHyperparameters, channels: String = defaultTrainingChannels,
+                  dataSet: String = "breast-cancer") throws -> TemporaryDirectory {
+    let root = try TemporaryDirectory()
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: root.path + "/input/config", withIntermediateDirectories: true)
+    for channel in ["train", "validation"] {
+        try fm.createDirectory(atPath: root.path + "/input/data/\(channel)", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: bundled(dataSet, channel), toPath: root.path + "/input/data/\(channel)/part-0.csv")
+    }
+    try Data(hyperparameters.utf8).write(to: URL(fileURLWithPath: root.path + "/input/config/hyperparameters.json"))
+    try Data(channels.utf8).write(to: URL(fileURLWithPath: root.path + "/input/config/inputdataconfig.json"))
+    try Data(#"{"current_host": "algo-1", "hosts": ["algo-1"]}"#.utf8)
+        .write(to: URL(fileURLWithPath: root.path + "/input/config/resourceconfig.json"))
+    return root
+}
+
+/// `output/failure` of a tree, if written.
+func failure(_ root: TemporaryDirectory) -> String? {
+    try? String(contentsOfFile: root.path + "/output/failure", encoding: .utf8)
+}
+
+/// The bytes of a file, or empty when it cannot be read.
+func contents(_ path: String) -> Data {
+    (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+}
+
+/// Runs `/bin/sh -c script` in the background.
+func shell(_ script: String) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", script]
+    try p.run()
+    return p
+}
+
+/// realpath(3): also resolves symlinked directories (/lib → usr/lib).
+func realPath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+/// A product built beside the running tests: `swift test` builds every product into the
+/// directory that holds the test runner (`.build/release`, `.build/<triple>/release`, any
+/// --scratch-path), so look there and a few levels up (a bundle sits below it on Darwin).
+func builtProduct(_ name: String) throws -> String {
+    var directories: [URL] = []
+    if let first = CommandLine.arguments.first { directories.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+    if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
+    directories.append(URL(fileURLWithPath: realPath("/proc/self/exe")).deletingLastPathComponent())
+    var looked: [String] = []
+    for start in directories {
+        var directory = start.resolvingSymlinksInPath()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name).path
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
+               FileManager.default.isExecutableFile(atPath: candidate) {
+                return candidate
+            }
+            looked.append(candidate)
+            directory = directory.deletingLastPathComponent()
+        }
+    }
+    throw BuiltProductMissing(name: name, looked: looked)
+}
+
+struct BuiltProductMissing: Error, CustomStringConvertible {
+    var name: String
+    var looked: [String]
+    var description: String { "\(name) is not built; looked in " + looked.joined(separator: ", ") }
+}

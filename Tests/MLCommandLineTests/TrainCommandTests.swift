@@ -6,25 +6,9 @@ import Testing
 /// `mlc train` against a fabricated `/opt/ml` tree laid out as SageMaker lays it out.
 @Suite("mlc train")
 struct TrainCommandTests {
-    /// A tree with the bundled breast-cancer data as `train` and `validation` channels.
-    private func tree(hyperparameters: String = #"{"predictor_type": "binary_classifier", "mini_batch_size": "32", "epochs": "8", "_tuning_objective_metric": "validation:objective_loss", "sagemaker_job_name": "x"}"#,
-                      channels: String = #"{"train": {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}, "validation": {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}}"#) throws -> TemporaryDirectory {
-        let root = try TemporaryDirectory()
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: root.path + "/input/config", withIntermediateDirectories: true)
-        for channel in ["train", "validation"] {
-            try fm.createDirectory(atPath: root.path + "/input/data/\(channel)", withIntermediateDirectories: true)
-            try fm.copyItem(atPath: bundled("breast-cancer", channel), toPath: root.path + "/input/data/\(channel)/part-0.csv")
-        }
-        try Data(hyperparameters.utf8).write(to: URL(fileURLWithPath: root.path + "/input/config/hyperparameters.json"))
-        try Data(channels.utf8).write(to: URL(fileURLWithPath: root.path + "/input/config/inputdataconfig.json"))
-        try Data(#"{"current_host": "algo-1", "hosts": ["algo-1"]}"#.utf8)
-            .write(to: URL(fileURLWithPath: root.path + "/input/config/resourceconfig.json"))
-        return root
-    }
-
-    private func failure(_ root: TemporaryDirectory) -> String? {
-        try? String(contentsOfFile: root.path + "/output/failure", encoding: .utf8)
+    private func tree(hyperparameters: String = defaultTrainingHyperparameters,
+                      channels: String = defaultTrainingChannels) throws -> TemporaryDirectory {
+        try trainingTree(hyperparameters: hyperparameters, channels: channels)
     }
 
     @Test("trains from the tree: metric lines, model, metrics.json, no failure file")
@@ -64,8 +48,9 @@ struct TrainCommandTests {
         (#"{"predictor_type": "binary_classifier", "loss": "hinge_loss"}"#, nil, "not supported yet"),
         (nil, #"{"train": {"ContentType": "text/csv"}, "extra": {"ContentType": "text/csv"}}"#, "'extra'"),
         (nil, #"{"validation": {"ContentType": "text/csv"}}"#, "train channel is required"),
-        (nil, #"{"train": {"ContentType": "application/x-recordio-protobuf"}}"#, "not supported yet"),
-        (nil, #"{"train": {"ContentType": "text/csv", "TrainingInputMode": "Pipe"}}"#, "Pipe"),
+        (nil, #"{"train": {"ContentType": "application/json"}}"#, "is not one this algorithm reads"),
+        (nil, #"{"train": {"ContentType": "text/libsvm"}}"#, "is not one this algorithm reads"),
+        (nil, #"{"train": {"ContentType": "text/csv", "RecordWrapperType": "RecordIO"}}"#, "RecordWrapperType"),
         (nil, #"{"train": {"ContentType": "text/csv;label_size=0"}}"#, "label_size"),
         (nil, #"{"train": {"TrainingInputMode": "Sometimes"}}"#, "TrainingInputMode"),
     ] as [(String?, String?, String)])
