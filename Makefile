@@ -22,6 +22,7 @@ run: build
 	    -p predictor_type=multiclass_classifier -p num_classes=10 -p mini_batch_size=32 -p epochs=40 \
 	    -p wd=0.001 -p early_stopping_patience=5 --model-dir out/digits
 	scripts/local-training-tree.sh out/opt-ml
+	.build/release/mlc validate --algorithm linear-learner --root out/opt-ml
 	.build/release/mlc train --algorithm linear-learner --root out/opt-ml
 	.build/release/mlbench linear --peers
 

@@ -46,6 +46,57 @@ struct TrainJobTests {
         #expect(contents(csv.path + "/model/model.safetensors") == contents(npy.path + "/model/model.safetensors"))
     }
 
+    @Test("RecordIO-protobuf channels, dense and sparse: the same model, byte for byte, as from the CSV rows they hold")
+    func recordIOChannels() throws {
+        let csv = try trainingTree(channels: csvChannels)
+        let dense = try trainingTree(channels: #"{"train": {}, "validation": {}}"#)  // no ContentType: RecordIO
+        let sparse = try trainingTree(channels: #"{"train": {"ContentType": "application/x-recordio-protobuf"}, "validation": {}}"#)
+        defer { csv.remove(); dense.remove(); sparse.remove() }
+        for channel in ["train", "validation"] {
+            let batch = try CSVReader.readAll(files: [bundled("breast-cancer", channel)], options: CSVOptions())
+            guard case .dense(let x) = batch.features else { Issue.record("dense"); return }
+            for tree in [dense, sparse] { try FileManager.default.removeItem(atPath: tree.path + "/input/data/\(channel)/part-0.csv") }
+            try RecordIOProtobufWriter.write(batch, to: dense.path + "/input/data/\(channel)/part-0.pbr")
+            // The same rows as CSR, zeros left out, split over two files.
+            let half = x.rows / 2
+            for (index, rows) in [0..<half, half..<x.rows].enumerated() {
+                var offsets = [0], columns: [Int32] = [], values: [Float] = []
+                for r in rows {
+                    for c in 0..<x.columns where x[r, c] != 0 { columns.append(Int32(c)); values.append(x[r, c]) }
+                    offsets.append(columns.count)
+                }
+                let part = try SparseMatrix(rows: rows.count, columns: x.columns, rowOffsets: offsets, columnIndices: columns, values: values)
+                let labels = try Matrix<Float>(rows: rows.count, columns: 1, elements: Array(try #require(batch.labelVector)[rows]))
+                try RecordIOProtobufWriter.write(Batch(features: .sparse(part), labels: labels),
+                                                 to: sparse.path + "/input/data/\(channel)/part-\(index).pbr")
+            }
+        }
+        let runs = [csv, dense, sparse].map { mlc(["train", "--algorithm", "linear-learner", "--root", $0.path, "--workers", "2"]) }
+        #expect(runs.allSatisfy { $0.status == 0 }, "\(runs.map(\.stderr))")
+        let model = contents(csv.path + "/model/model.safetensors")
+        #expect(!model.isEmpty)
+        #expect(contents(dense.path + "/model/model.safetensors") == model)
+        #expect(contents(sparse.path + "/model/model.safetensors") == model)
+        #expect(runs[2].stdout.contains("Channel train: 455 sparse rows") && runs[2].stdout.contains("made dense, 30 features"), "\(runs[2].stdout)")
+    }
+
+    @Test("the main job's tree (scripts/local-training-tree.sh): the SDK's RecordIO files and hyperparameters validate and train")
+    func mainJobTree() throws {
+        let root = try TemporaryDirectory()
+        defer { root.remove() }
+        let script = try shell("'\(repositoryRoot.path)/scripts/local-training-tree.sh' '\(root.path)/opt-ml' > /dev/null")
+        script.waitUntilExit()
+        #expect(script.terminationStatus == 0)
+        let tree = root.path + "/opt-ml"
+        let validate = mlc(["validate", "--algorithm", "linear-learner", "--root", tree])
+        #expect(validate.status == 0 && validate.stdout.contains("Valid: linear-learner can train"), "\(validate.stderr)")
+        let run = mlc(["train", "--algorithm", "linear-learner", "--root", tree, "--workers", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let accuracy = captures(run.lines, /#quality_metric: host=algo-1, validation binary_classification_accuracy <score>=(.*)/)
+        #expect((accuracy.last.flatMap(Double.init) ?? 0) >= 0.95, "\(accuracy)")
+        #expect(FileManager.default.fileExists(atPath: tree + "/model/model.safetensors"))
+    }
+
     @Test("a checkpoint after every epoch (the newest two kept); a second run resumes the finished state and writes the same model")
     func checkpoints() throws {
         let root = try trainingTree(channels: csvChannels)

@@ -133,6 +133,91 @@ struct ChannelReaderTests {
     }
 }
 
+
+/// `data/<set>/<file>` in the repository.
+private func bundledData(_ set: String, _ file: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("data/\(set)/\(file)").path
+}
+
+@Suite("ChannelReader: RecordIO-protobuf")
+struct ChannelReaderRecordIOTests {
+    /// The bundled breast-cancer train set as the SageMaker SDK wrote it, in a channel.
+    private func treeWithSDKFile(mode: InputMode = .file) throws -> FakeOptML {
+        let tree = try FakeOptML()
+        let source = bundledData("breast-cancer", "train.pbr")
+        if mode == .file {
+            try FileManager.default.copyItem(atPath: source, toPath: tree.root + "/input/data/train/part-0.pbr")
+        }
+        return tree
+    }
+
+    @Test("the SDK's file (write_numpy_to_dense_tensor) reads as the same rows as the CSV; no ContentType means RecordIO")
+    func sdkFileMatchesCSV() throws {
+        let tree = try treeWithSDKFile()
+        defer { tree.remove() }
+        let (batch, stats) = try reader(tree, contentType: nil).readAll()
+        let csv = try CSVReader.readAll(files: [bundledData("breast-cancer", "train.csv")], options: CSVOptions())
+        #expect(batch.rows == 455 && batch.features.columns == 30)
+        let size = try FileManager.default.attributesOfItem(atPath: bundledData("breast-cancer", "train.pbr"))[.size] as? Int
+        #expect(stats.rows == 455 && stats.bytes == size)
+        #expect(batch.labelVector == csv.labelVector)
+        guard case .dense(let x) = batch.features, case .dense(let y) = csv.features else { Issue.record("dense expected"); return }
+        // The SDK rounds NumPy's float64 to float32, CSV parsing rounds the decimal text: at most one ulp apart.
+        let worst = zip(x.elements, y.elements).map { abs($0 - $1) / max(abs($1), 1e-30) }.max() ?? 0
+        #expect(worst <= 1.2e-7, "largest relative difference \(worst)")
+        // The explicit content type, with parameters, reads the same.
+        let (explicit, _) = try reader(tree, contentType: "application/x-recordio-protobuf; charset=binary").readAll()
+        #expect(explicit == batch)
+    }
+
+    @Test("sparse records read as sparse rows, with feature_dim from the shape")
+    func sparse() throws {
+        let tree = try FakeOptML()
+        defer { tree.remove() }
+        let m = try SparseMatrix<Float>(rows: 3, columns: 1000, rowOffsets: [0, 2, 2, 3], columnIndices: [3, 999, 7], values: [1.5, -2, 4])
+        try RecordIOProtobufWriter.write(Batch(features: .sparse(m), labels: Matrix(rows: 3, columns: 1, elements: [1, 0, 1])),
+                                         to: tree.root + "/input/data/train/sparse.pbr")
+        let (batch, _) = try reader(tree, contentType: "application/x-recordio-protobuf").readAll()
+        #expect(batch.features == .sparse(m) && batch.labelVector == [1, 0, 1])
+    }
+
+    @Test("Pipe mode: the records streamed through train_0 by a writer process")
+    func pipe() throws {
+        let tree = try FakeOptML()
+        defer { tree.remove() }
+        let fifo = tree.root + "/input/data/train_0"
+        let writer = try shell("mkfifo '\(fifo)'; cat '\(bundledData("breast-cancer", "train.pbr"))' > '\(fifo)'")
+        let (piped, stats) = try reader(tree, contentType: nil, mode: .pipe).readAll()
+        writer.waitUntilExit()
+        let file = try RecordIOProtobufReader.readAll(path: bundledData("breast-cancer", "train.pbr"))
+        #expect(piped == file && stats.rows == 455 && stats.bytes == 76440)
+    }
+
+    @Test("a truncated file is a ClientError naming the file and the record")
+    func truncated() throws {
+        let tree = try FakeOptML()
+        defer { tree.remove() }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: bundledData("breast-cancer", "train.pbr")))
+        let path = tree.root + "/input/data/train/cut.pbr"
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try reader(tree, contentType: nil).readAll()
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("ClientError") && text.contains("cut.pbr") && text.contains("record 455")
+        }
+    }
+
+    @Test("a RecordIO wrapper around RecordIO-protobuf is accepted; a sample reads the first rows")
+    func wrapperAndSample() throws {
+        let tree = try treeWithSDKFile()
+        defer { tree.remove() }
+        let batch = try #require(try reader(tree, contentType: nil, wrapper: "RecordIO").sample(rows: 7))
+        #expect(batch.rows == 7 && batch.features.columns == 30)
+    }
+}
+
 @Suite("PipeChannel")
 struct PipeChannelTests {
     @Test("one FIFO per pass: _0, then _1 appearing later, each read to EOF")
