@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MLCore", targets: ["MLCore"]),
-        .library(name: "Algorithms", targets: ["Algorithms"]),
+        .library(name: "MLAlgorithms", targets: ["MLAlgorithms"]),
         .executable(name: "mlbench", targets: ["mlbench"]),
         .executable(name: "mlc", targets: ["mlc"]),
     ],
@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // OpenBLAS + LAPACKE. A module map and a one-line shim header; nothing else.
@@ -34,13 +35,20 @@ let package = Package(
             exclude: ["Data/RecordIO/record.proto"]
         ),
         // The algorithms, written against MLCore. No files, HTTP or container names.
-        .target(name: "Algorithms", dependencies: ["MLCore"]),
-        // The SageMaker container contract: /opt/ml layout, configuration files, failure file.
-        .target(name: "MLContainer", dependencies: ["MLCore", "Algorithms"]),
+        .target(name: "MLAlgorithms", dependencies: ["MLCore"]),
+        // The SageMaker container contract: /opt/ml layout, configuration files, channels,
+        // checkpoints, failure file; inference request decoding and response encoding. No HTTP.
+        .target(name: "MLContainer", dependencies: ["MLCore", "MLAlgorithms"]),
+        // The inference container's HTTP server (/ping, /invocations, /execution-parameters) on
+        // hummingbird, in front of MLContainer's invocation handling.
+        .target(
+            name: "MLServing",
+            dependencies: ["MLCore", "MLContainer", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         // mlbench's suites and harness, as a library so tests can drive them.
         .target(
             name: "MLBenchKit",
-            dependencies: ["MLCore", "Algorithms", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MLCore", "MLAlgorithms", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "mlbench",
@@ -53,14 +61,15 @@ let package = Package(
         // `mlc`'s commands, as a library so tests can drive them with captured output.
         .target(
             name: "MLCommandLine",
-            dependencies: ["MLCore", "Algorithms", "MLContainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MLCore", "MLAlgorithms", "MLContainer", "MLServing", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "mlc", dependencies: ["MLCommandLine"]),
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MLAlgorithmsTests", dependencies: ["MLAlgorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
         .testTarget(name: "MLContainerTests", dependencies: ["MLContainer"]),
-        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "Algorithms", "MLCore"]),
+        .testTarget(name: "MLServingTests", dependencies: ["MLServing", "MLContainer"]),
+        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "MLAlgorithms", "MLCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

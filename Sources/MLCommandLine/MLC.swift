@@ -1,4 +1,4 @@
-import Algorithms
+import MLAlgorithms
 import ArgumentParser
 import Dispatch
 import MLCore

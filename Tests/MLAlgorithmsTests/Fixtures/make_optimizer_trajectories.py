@@ -8,8 +8,8 @@ Records the loss before each step and the parameters after it.
 
 Needs torch, which the setup script does not install (only fixtures need it):
     .venv/bin/python -m pip install "torch==2.13.0+cpu"
-Run: .venv/bin/python Tests/AlgorithmsTests/Fixtures/make_optimizer_trajectories.py
-Writes: Tests/AlgorithmsTests/Fixtures/optimizer_trajectories.json
+Run: .venv/bin/python Tests/MLAlgorithmsTests/Fixtures/make_optimizer_trajectories.py
+Writes: Tests/MLAlgorithmsTests/Fixtures/optimizer_trajectories.json
 """
 import json
 import os

@@ -1,10 +1,10 @@
 import Foundation
 import MLCore
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 /// Golden trajectories from torch.optim (float64), made by
-/// `Tests/AlgorithmsTests/Fixtures/make_optimizer_trajectories.py`.
+/// `Tests/MLAlgorithmsTests/Fixtures/make_optimizer_trajectories.py`.
 private struct Trajectories: Decodable {
     struct Run: Decodable { var losses: [Double]; var parameters: [[Double]] }
     var torch: String

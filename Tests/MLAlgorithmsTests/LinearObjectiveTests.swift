@@ -1,7 +1,7 @@
 import Foundation
 import MLCore
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 /// Seeded test data from MLCore's own random streams.
 private struct Seeded {

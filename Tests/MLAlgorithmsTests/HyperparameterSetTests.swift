@@ -1,5 +1,5 @@
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 private let definitions: [HyperparameterDefinition] = [
     .init("feature_dim", .integer(1...10_000), default: nil, allowsAuto: true, summary: "Number of features."),

@@ -1,7 +1,7 @@
 import Foundation
 import MLCore
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 /// The project's Python environment (made by scripts/setup.sh, which `make test` runs first).
 private let python = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

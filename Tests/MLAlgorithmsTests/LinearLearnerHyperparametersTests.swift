@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 @Suite struct LinearLearnerHyperparametersTests {
     /// Every name of the reference's §4.1 table is recognised — none is ever "unknown".

@@ -1,7 +1,7 @@
 import Foundation
 import MLCore
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 private func temporaryDirectory() throws -> String {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("mlcore-model-\(UUID().uuidString)")

@@ -1,4 +1,4 @@
-import Algorithms
+import MLAlgorithms
 import Foundation
 import MLCore
 import Synchronization

@@ -37,7 +37,7 @@ Hessian of the training objective and g the gradient of the validation log-loss,
 optimum. Use it to choose test tolerances for an iterative trainer that stops near the optimum.
 
 Rerun (deterministic; needs only numpy and scikit-learn, after scripts/export_datasets.py):
-    .venv/bin/python Tests/AlgorithmsTests/Fixtures/make_linear_learner_references.py
+    .venv/bin/python Tests/MLAlgorithmsTests/Fixtures/make_linear_learner_references.py
 """
 import json
 import os
@@ -382,7 +382,7 @@ def digits_softmax():
 
 def main() -> int:
     out = {
-        "generated_by": "Tests/AlgorithmsTests/Fixtures/make_linear_learner_references.py",
+        "generated_by": "Tests/MLAlgorithmsTests/Fixtures/make_linear_learner_references.py",
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,
         "python": sys.version.split()[0],

@@ -1,6 +1,6 @@
 import MLCore
 import Testing
-@testable import Algorithms
+@testable import MLAlgorithms
 
 @Suite struct LinearScalerTests {
     private let sample = try! Matrix<Double>([[1, 10, 5], [3, 10, 7], [5, 10, 3], [7, 10, 1]])  // invariant: literal rows of equal length
