@@ -91,3 +91,39 @@ private func temporaryDirectory() throws -> String {
         }
     }
 }
+
+@Suite("LinearModel: prediction into buffers")
+struct LinearModelBufferPredictionTests {
+    @Test("predict(dense:) and predict(sparse:) give predict(_:)'s scores and labels", arguments: PredictorType.allCases)
+    func matchesReference(type: PredictorType) throws {
+        var random = RandomStream(seed: 20261121)
+        let d = 7, n = 13, k = type == .multiclassClassifier ? 4 : 1
+        let layout = LinearParameterLayout(features: d, outputs: k)
+        let m = try LinearModel(predictorType: type, layout: layout,
+                                parameters: (0..<layout.count).map { _ in Float.random(in: -1...1, using: &random) },
+                                scaler: LinearScaler(features: d))
+        // Half the entries zero, so the sparse path skips them.
+        let elements = (0..<n * d).map { i in i % 2 == 0 ? 0 : Float.random(in: -3...3, using: &random) }
+        let x = try Matrix(rows: n, columns: d, elements: elements)
+        let reference = try m.predict(x)
+        var scores = [Float](repeating: .nan, count: n * k), labels = [Float](repeating: -1, count: n)
+        try elements.withUnsafeBufferPointer { px in
+            try m.predict(dense: px.baseAddress!, rows: n, scores: &scores, labels: &labels)
+        }
+        for i in 0..<n {
+            #expect(Array(scores[i * m.scoreWidth..<(i + 1) * m.scoreWidth]) == reference[i].score)
+            #expect((type == .regressor ? nil : labels[i]) == reference[i].predictedLabel)
+        }
+        var offsets = [0], columns: [Int32] = [], values: [Float] = []
+        for i in 0..<n {
+            for j in 0..<d where elements[i * d + j] != 0 { columns.append(Int32(j)); values.append(elements[i * d + j]) }
+            offsets.append(columns.count)
+        }
+        let sparse = try SparseMatrix(rows: n, columns: d, rowOffsets: offsets, columnIndices: columns, values: values)
+        var sparseScores = [Float](repeating: .nan, count: n * k), sparseLabels = [Float](repeating: -1, count: n)
+        try m.predict(sparse: sparse, scores: &sparseScores, labels: &sparseLabels)
+        // A different summation order than BLAS: equal to rounding.
+        for (a, b) in zip(sparseScores, scores) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
+        if type != .regressor { #expect(sparseLabels == labels) }
+    }
+}
