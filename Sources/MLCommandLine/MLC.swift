@@ -17,7 +17,7 @@ public struct MLCCommand: ParsableCommand {
         commandName: "mlc",
         abstract: "Train MLCore's algorithms from the command line.",
         discussion: "See docs/cli.md.",
-        subcommands: [FitCommand.self, TrainCommand.self, ValidateCommand.self])
+        subcommands: [FitCommand.self, TrainCommand.self, ValidateCommand.self, PredictCommand.self])
 
     public init() {}
 }
@@ -47,6 +47,8 @@ public enum MLC {
                 return TrainRun(command: train, console: console, cancellation: cancellation).run()
             case let validate as ValidateCommand:
                 return ValidateRun(command: validate, console: console).run()
+            case let predict as PredictCommand:
+                return PredictRun(command: predict, console: console).run()
             case is MLCCommand:
                 // `mlc` alone: what it can do.
                 console.standardError(MLCCommand.helpMessage() + "\n")

@@ -31,13 +31,22 @@ final class ProgressBar: Sendable {
 
     /// Draws `completed` of `total` mini-batches of the 0-based `epoch`.
     func update(epoch: Int, completed: Int, total: Int) {
+        draw(final: completed >= total) { Self.render(epoch: epoch, epochs: epochs, completed: completed, total: total) }
+    }
+
+    /// Draws `completed` of `total` `unit`s of the work named `label` (`mlc predict`: MB of a file).
+    func update(label: String, completed: Int, total: Int, unit: String) {
+        draw(final: completed >= total) { Self.render(label: label, completed: completed, total: total, unit: unit) }
+    }
+
+    private func draw(final: Bool, _ text: () -> String) {
         guard enabled else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         state.withLock { s in
-            guard completed >= total || now &- s.lastDraw >= interval || !s.shown else { return }
+            guard final || now &- s.lastDraw >= interval || !s.shown else { return }
             s.lastDraw = now
             s.shown = true
-            console.standardError("\r\u{1B}[2K" + Self.render(epoch: epoch, epochs: epochs, completed: completed, total: total))
+            console.standardError("\r\u{1B}[2K" + text())
         }
     }
 
@@ -53,9 +62,14 @@ final class ProgressBar: Sendable {
 
     /// The bar's text (no control characters).
     static func render(epoch: Int, epochs: Int, completed: Int, total: Int) -> String {
+        render(label: "epoch \(epoch + 1)" + (epochs > 0 ? "/\(epochs)" : ""), completed: completed, total: total, unit: "batches")
+    }
+
+    /// `label [#####-----] completed/total unit pct%`.
+    static func render(label: String, completed: Int, total: Int, unit: String) -> String {
         let fraction = total > 0 ? min(1, max(0, Double(completed) / Double(total))) : 1
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        return "epoch \(epoch + 1)" + (epochs > 0 ? "/\(epochs)" : "") + " [\(bar)] \(completed)/\(total) batches \(Int((fraction * 100).rounded(.down)))%"
+        return "\(label) [\(bar)] \(completed)/\(total) \(unit) \(Int((fraction * 100).rounded(.down)))%"
     }
 }
