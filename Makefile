@@ -11,8 +11,9 @@ build: setup
 
 # The main job: the linear learner trains on the bundled real data sets (scikit-learn's breast
 # cancer and digits, exported by scripts/export_datasets.py) and prints SageMaker's metric lines,
-# then runs as a SageMaker training job (`mlc train`) from a local /opt/ml tree, then
-# `mlbench linear` measures it against scikit-learn on 1M × 100 rows.
+# then runs as a SageMaker training job (`mlc train`) from a local /opt/ml tree, serves the
+# trained model (`mlc serve`, a few curl requests, SIGTERM), then `mlbench linear` measures it
+# against scikit-learn on 1M × 100 rows.
 run: build
 	.build/release/mlc fit --algorithm linear-learner \
 	    --train data/breast-cancer/train.csv --validation data/breast-cancer/validation.csv \
@@ -24,6 +25,7 @@ run: build
 	scripts/local-training-tree.sh out/opt-ml
 	.build/release/mlc validate --algorithm linear-learner --root out/opt-ml
 	.build/release/mlc train --algorithm linear-learner --root out/opt-ml
+	scripts/serve-demo.sh out/opt-ml 8080
 	.build/release/mlbench linear --peers
 
 # Tests run in release mode: numeric code is 10–100× slower in debug.

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
     ],
     targets: [
         // OpenBLAS + LAPACKE. A module map and a one-line shim header; nothing else.
@@ -43,7 +45,12 @@ let package = Package(
         // hummingbird, in front of MLContainer's invocation handling.
         .target(
             name: "MLServing",
-            dependencies: ["MLCore", "MLContainer", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "MLCore", "MLContainer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         // mlbench's suites and harness, as a library so tests can drive them.
         .target(
@@ -68,7 +75,7 @@ let package = Package(
         .testTarget(name: "MLAlgorithmsTests", dependencies: ["MLAlgorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
         .testTarget(name: "MLContainerTests", dependencies: ["MLContainer"]),
-        .testTarget(name: "MLServingTests", dependencies: ["MLServing", "MLContainer"]),
+        .testTarget(name: "MLServingTests", dependencies: ["MLServing", "MLContainer"], exclude: ["Fixtures"]),
         .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "MLAlgorithms", "MLCore"]),
     ],
     swiftLanguageModes: [.v6]

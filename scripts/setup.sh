@@ -12,7 +12,7 @@ build=1
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- system packages ---------------------------------------------------------------------------
-apt_packages=(libopenblas-dev liblapacke-dev pkg-config python3-venv)
+apt_packages=(libopenblas-dev liblapacke-dev pkg-config python3-venv curl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,6 +4,7 @@ public enum BenchmarkRegistry {
         GEMMSuite(),
         CSVSuite(),
         LinearSuite(),
+        ServeSuite(),
     ]
 
     public static var names: [String] { suites.map(\.name) }

@@ -9,8 +9,14 @@ public struct BenchmarkReport: Sendable {
     public var peerFailures: [PeerFailure]
     /// The metric each result is shown and compared by (the suite's ``BenchmarkSuite/keyMetric(for:)``).
     public var keyMetrics: [String?]
+    /// Lines printed under the table (the suite's ``BenchmarkSuite/notes(for:)``: goals).
+    public var notes: [String]
 
-    public init(suite: String, summary: String, results: [BenchmarkResult], peerFailures: [PeerFailure], keyMetrics: [String?]) {
+    public init(
+        suite: String, summary: String, results: [BenchmarkResult], peerFailures: [PeerFailure], keyMetrics: [String?],
+        notes: [String] = []
+    ) {
+        self.notes = notes
         self.suite = suite
         self.summary = summary
         self.results = results
@@ -30,7 +36,7 @@ public struct BenchmarkReport: Sendable {
         let results = try suite.run(context)
         return BenchmarkReport(
             suite: suite.name, summary: suite.summary, results: results, peerFailures: context.peerFailures,
-            keyMetrics: results.map { suite.keyMetric(for: $0) })
+            keyMetrics: results.map { suite.keyMetric(for: $0) }, notes: suite.notes(for: results))
     }
 
     /// One JSON line per result, each ending in a newline.
@@ -75,6 +81,7 @@ public struct BenchmarkReport: Sendable {
             out += cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
             if i == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
+        for note in notes { out += note + "\n" }
         return out
     }
 

@@ -20,9 +20,13 @@ public protocol BenchmarkSuite: Sendable {
     /// (`nil`: compare median times). The default picks the first of ``defaultKeyMetrics``
     /// the result has.
     func keyMetric(for result: BenchmarkResult) -> String?
+    /// Lines the table prints under the results (goals met or not). Default none.
+    func notes(for results: [BenchmarkResult]) -> [String]
 }
 
 extension BenchmarkSuite {
+    public func notes(for results: [BenchmarkResult]) -> [String] { [] }
+
     public func keyMetric(for result: BenchmarkResult) -> String? {
         defaultKeyMetrics.first { result.metrics[$0] != nil }
     }

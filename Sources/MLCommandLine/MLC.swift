@@ -15,9 +15,9 @@ import Darwin
 public struct MLCCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mlc",
-        abstract: "Train MLCore's algorithms from the command line.",
+        abstract: "Train and serve MLCore's algorithms from the command line.",
         discussion: "See docs/cli.md.",
-        subcommands: [FitCommand.self, TrainCommand.self, ValidateCommand.self, PredictCommand.self])
+        subcommands: [FitCommand.self, TrainCommand.self, ValidateCommand.self, ServeCommand.self, PredictCommand.self])
 
     public init() {}
 }
@@ -31,8 +31,10 @@ public enum MLC {
     public static let interrupted: Int32 = 130
 
     /// Runs `mlc` with `arguments` (without the program name). Never traps on bad input: every
-    /// error is one `error: …` message on `console.standardError` and status 1.
-    public static func run(arguments: [String], console: Console, cancellation: CancellationFlag = CancellationFlag()) -> Int32 {
+    /// error is one `error: …` message on `console.standardError` and status 1. `handlesSignals`:
+    /// whether `mlc serve` shuts down on SIGTERM/SIGINT (the executable; not tests sharing a process).
+    public static func run(arguments: [String], console: Console, cancellation: CancellationFlag = CancellationFlag(),
+                           handlesSignals: Bool = false) -> Int32 {
         let command: any ParsableCommand
         do {
             command = try MLCCommand.parseAsRoot(arguments)
@@ -47,6 +49,8 @@ public enum MLC {
                 return TrainRun(command: train, console: console, cancellation: cancellation).run()
             case let validate as ValidateCommand:
                 return ValidateRun(command: validate, console: console).run()
+            case let serve as ServeCommand:
+                return ServeRun(command: serve, console: console, handlesSignals: handlesSignals).run()
             case let predict as PredictCommand:
                 return PredictRun(command: predict, console: console).run()
             case is MLCCommand:
@@ -70,12 +74,16 @@ public enum MLC {
         }
     }
 
-    /// The executable's entry point: real stdout/stderr, SIGINT/SIGTERM stop training, exits.
+    /// The executable's entry point: real stdout/stderr, SIGINT/SIGTERM stop training (or shut
+    /// the server down gracefully), exits.
     public static func main() -> Never {
         let console = Console.process()
         let cancellation = CancellationFlag()
-        let signals = SignalCancellation(flag: cancellation, console: console)
-        let status = run(arguments: Array(CommandLine.arguments.dropFirst()), console: console, cancellation: cancellation)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // `serve` takes SIGTERM/SIGINT through the server's graceful shutdown instead: training's
+        // handler would announce a mini-batch and exit 130 on the second signal.
+        let signals = arguments.first == "serve" ? nil : SignalCancellation(flag: cancellation, console: console)
+        let status = run(arguments: arguments, console: console, cancellation: cancellation, handlesSignals: true)
         withExtendedLifetime(signals) {}
         exit(status)
     }
