@@ -76,7 +76,7 @@ public struct ModelInvocations<Model: InferenceModel>: InvocationHandler {
             }
             if out.isEmpty { return .noContent }
         case .json, .jsonLines, .recordIOProtobuf, .npy:
-            let rows: InferenceRows
+            let rows: Features
             switch format {
             case .json: rows = try InferenceRequestDecoder.decodeJSON(request.body, features: d)
             case .jsonLines: rows = try InferenceRequestDecoder.decodeJSONLines(request.body, features: d)

@@ -1,19 +1,6 @@
 import Foundation
 import MLCore
 
-/// Request rows after decoding: dense (row-major) or sparse.
-public enum InferenceRows: Equatable, Sendable {
-    case dense(Matrix<Float>)
-    case sparse(SparseMatrix<Float>)
-
-    public var rows: Int {
-        switch self {
-        case .dense(let m): m.rows
-        case .sparse(let s): s.rows
-        }
-    }
-}
-
 /// Turns request bodies into rows of exactly the model's feature count (reference §2.5). Every
 /// problem is a 400 that says what and where: the row (1-based), the column, the offending text,
 /// and both counts when a row's length differs from the model's — one column too few is never
@@ -114,7 +101,7 @@ public enum InferenceRequestDecoder {
     /// `{"instances": [{"features": [...]}, {"data": {"features": {"values", "keys", "shape"}}}]}`;
     /// also, for clients that send arrays (the SDK's `JSONSerializer` on a NumPy array), a list
     /// of rows or one flat row.
-    public static func decodeJSON(_ body: [UInt8], features: Int) throws(InvocationFailure) -> InferenceRows {
+    public static func decodeJSON(_ body: [UInt8], features: Int) throws(InvocationFailure) -> Features {
         let object = try jsonObject(body, what: "the JSON body")
         var builder = RowBuilder(features: features)
         if let dictionary = object as? [String: Any] {
@@ -136,7 +123,7 @@ public enum InferenceRequestDecoder {
     }
 
     /// One JSON object (or array) per non-blank line, each one instance.
-    public static func decodeJSONLines(_ body: [UInt8], features: Int) throws(InvocationFailure) -> InferenceRows {
+    public static func decodeJSONLines(_ body: [UInt8], features: Int) throws(InvocationFailure) -> Features {
         var builder = RowBuilder(features: features)
         var start = 0, line = 0
         while start < body.count {
@@ -267,7 +254,7 @@ public enum InferenceRequestDecoder {
             dense = []
         }
 
-        func rows() throws(InvocationFailure) -> InferenceRows {
+        func rows() throws(InvocationFailure) -> Features {
             do {
                 if isSparse {
                     return .sparse(try SparseMatrix(rows: count, columns: features, rowOffsets: offsets, columnIndices: columns, values: values))
@@ -283,7 +270,7 @@ public enum InferenceRequestDecoder {
     // MARK: RecordIO-protobuf and NPY
 
     /// RecordIO-protobuf records, dense or sparse `features["values"]` (labels ignored).
-    public static func decodeRecordIO(_ body: [UInt8], features: Int) throws(InvocationFailure) -> InferenceRows {
+    public static func decodeRecordIO(_ body: [UInt8], features: Int) throws(InvocationFailure) -> Features {
         let batch: Batch
         do {
             batch = try RecordIOProtobufReader.decode(body, name: "request")
@@ -310,7 +297,7 @@ public enum InferenceRequestDecoder {
     }
 
     /// One or more `.npy` arrays back to back: 2-D rows × features, or 1-D (one row).
-    public static func decodeNPY(_ body: [UInt8], features: Int) throws(InvocationFailure) -> InferenceRows {
+    public static func decodeNPY(_ body: [UInt8], features: Int) throws(InvocationFailure) -> Features {
         let arrays: [(matrix: Matrix<Float>, shape: [Int])]
         do {
             arrays = try NPYReader<Float>.decodeConcatenated(body, name: "request")
