@@ -74,9 +74,11 @@ let package = Package(
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLAlgorithmsTests", dependencies: ["MLAlgorithms"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLBenchKitTests", dependencies: ["MLBenchKit"]),
-        .testTarget(name: "MLContainerTests", dependencies: ["MLContainer"]),
-        .testTarget(name: "MLServingTests", dependencies: ["MLServing", "MLContainer"], exclude: ["Fixtures"]),
-        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "MLAlgorithms", "MLCore"]),
+        // Helpers several test targets share (running child processes).
+        .target(name: "MLTestSupport", path: "Tests/MLTestSupport"),
+        .testTarget(name: "MLContainerTests", dependencies: ["MLContainer", "MLTestSupport"]),
+        .testTarget(name: "MLServingTests", dependencies: ["MLServing", "MLContainer", "MLTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "MLAlgorithms", "MLCore", "MLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import MLTestSupport
 import Testing
 
 // container/Dockerfile, checked statically (no Docker engine is needed or used) and against the
@@ -228,30 +229,6 @@ func systemLibraryOrigins() -> LibraryOrigins {
         })
 }
 
-/// Runs a tool found on PATH (or /usr/bin, /bin) and captures its output.
-func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let path = ((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/bin"])
-        .map { $0 + "/" + name }
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let path else { throw ToolNotFound(name: name) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting: a full pipe would block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
-struct ToolNotFound: Error, CustomStringConvertible {
-    var name: String
-    var description: String { "'\(name)' is not on PATH" }
-}
 
 /// container/Dockerfile's text.
 func containerDockerfile() throws -> String {

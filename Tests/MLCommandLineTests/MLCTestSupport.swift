@@ -87,14 +87,6 @@ func contents(_ path: String) -> Data {
     (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
 }
 
-/// Runs `/bin/sh -c script` in the background.
-func shell(_ script: String) throws -> Process {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", script]
-    try p.run()
-    return p
-}
 
 /// realpath(3): also resolves symlinked directories (/lib → usr/lib).
 func realPath(_ path: String) -> String {

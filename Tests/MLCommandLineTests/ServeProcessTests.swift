@@ -1,4 +1,5 @@
 import Foundation
+import MLTestSupport
 import MLAlgorithms
 import MLCore
 import Testing

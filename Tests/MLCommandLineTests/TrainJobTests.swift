@@ -1,5 +1,6 @@
 import MLAlgorithms
 import Foundation
+import MLTestSupport
 import MLContainer
 import MLCore
 import Testing

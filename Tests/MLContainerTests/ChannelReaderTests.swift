@@ -1,4 +1,5 @@
 import Foundation
+import MLTestSupport
 import MLCore
 import Testing
 @testable import MLContainer
@@ -17,14 +18,6 @@ private func write(_ text: String, _ path: String) throws {
     try Data(text.utf8).write(to: URL(fileURLWithPath: path))
 }
 
-/// Runs `/bin/sh -c script` in the background.
-func shell(_ script: String) throws -> Process {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", script]
-    try p.run()
-    return p
-}
 
 @Suite("ChannelReader")
 struct ChannelReaderTests {

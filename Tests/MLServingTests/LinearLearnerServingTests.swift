@@ -3,6 +3,7 @@ import MLAlgorithms
 import MLContainer
 import MLCore
 import MLServing
+import MLTestSupport
 import Testing
 
 /// A 4-feature binary linear learner saved as training saves it.
@@ -68,28 +69,14 @@ struct LinearLearnerServingTests {
     }
 }
 
-/// Runs `.venv/bin/python arguments` off the Swift concurrency pool and captures its output.
-private func runPython(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs `.venv/bin/python arguments` off the Swift concurrency pool (the server under test runs
+/// on it) and captures its output.
+private func runPython(_ arguments: [String]) async throws -> ProcessOutput {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
-            do {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: python)
-                process.arguments = arguments
-                var environment = ProcessInfo.processInfo.environment
-                environment["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
-                process.environment = environment
-                let out = Pipe(), err = Pipe()
-                process.standardOutput = out
-                process.standardError = err
-                try process.run()
-                let stdout = out.fileHandleForReading.readDataToEndOfFile()
-                let stderr = err.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)))
-            } catch {
-                continuation.resume(throwing: error)
-            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
+            continuation.resume(with: Result { try runProcess(python, arguments, environment: environment) })
         }
     }
 }
