@@ -97,8 +97,9 @@ struct RecordIOBatchBuilder {
     /// The batch: CSR if any row was sparse, dense otherwise; labels `rows × 1` or `nil`.
     func batch() -> Batch {
         let features: Features = sparse.map { .sparse($0) } ?? .dense(dense?.matrix() ?? Matrix(rows: 0, columns: columns))
-        // invariant: when labelled, append(_:layout:label:) received one label per row
-        let labelMatrix = labelled ? try! Matrix(rows: rows, columns: 1, elements: labels) : nil
+        // append(_:layout:label:) takes one label per row when labelled, so labels.count == rows;
+        // sizing by the array itself makes the shape right by construction, with nothing to throw.
+        let labelMatrix = labelled ? Matrix(rows: labels.count, columns: 1) { _ = $0.update(fromContentsOf: labels) } : nil
         return Batch(features: features, labels: labelMatrix)
     }
 }
