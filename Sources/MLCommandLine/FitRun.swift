@@ -79,16 +79,18 @@ struct FitRun {
         })
     }
 
-    /// `Best epoch 17 of 40 (early stopping after epoch 20) in 0.84 s` (epochs counted from 0,
-    /// as in the metric lines).
+    /// `Best epoch 17 of 40 (early stopping after epoch 20) in 0.84 s`, or `Model 5 of 32, best
+    /// epoch 17 of 40 …` for several models (epochs counted from 0, as in the metric lines).
     static func summary(_ result: LinearLearnerTrainer.Result, epochs: Int, seconds: Double) -> String {
         let how: String
         switch result.stopReason {
         case .earlyStopped(let epoch): how = "early stopping after epoch \(epoch)"
         case .completedEpochs, .cancelled: how = "all epochs"
         }
-        let best = result.state.best.map { String($0.epoch) } ?? "none"
-        return "Best epoch \(best) of \(epochs) (\(how)) in \(String(format: "%.2f", seconds)) s"
+        let best = result.bestEpoch.map { String($0) } ?? "none"
+        let models = result.state.layout.models
+        let which = models > 1 ? "Model \(result.selection?.model ?? 0) of \(models), best epoch" : "Best epoch"
+        return "\(which) \(best) of \(epochs) (\(how)) in \(String(format: "%.2f", seconds)) s"
     }
 
     /// A channel's rows: every file of the channel (``ChannelFiles``), read as SageMaker CSV.

@@ -182,18 +182,11 @@ public struct LinearLearnerJob: TrainingJob {
             .write(history: result.history, bestEpoch: result.bestEpoch, finalMetrics: result.finalMetrics, timings: timings)
     }
 
-    /// A channel's batch as the trainer's dataset. Sparse RecordIO rows are made dense (the
-    /// trainer of part 1 is dense) when that fits in 4 GiB.
+    /// A channel's batch as the trainer's dataset: dense rows as they are, sparse RecordIO rows
+    /// as CSR (the trainer touches only their non-zeros).
     func dataset(_ name: String, _ batch: Batch, log: (String) -> Void) throws(ContainerError) -> LinearDataset {
-        var batch = batch
         if case .sparse(let s) = batch.features {
-            let bytes = s.rows * s.columns * MemoryLayout<Float>.size
-            guard bytes <= 4 << 30 else {
-                throw .client("channel '\(name)': \(s.rows) sparse rows × \(s.columns) features would take \(bytes >> 20) MiB as dense rows; "
-                              + "the linear learner trains dense rows (at most 4 GiB) — reduce feature_dim or the data")
-            }
-            log("Channel \(name): \(s.rows) sparse rows (\(s.nonzeroCount) non-zeros) made dense, \(s.columns) features")
-            batch.features = .dense(s.dense())
+            log("Channel \(name): \(s.rows) sparse rows (\(s.nonzeroCount) non-zeros), \(s.columns) features")
         }
         do {
             return try LinearDataset(channel: name, batch: batch)

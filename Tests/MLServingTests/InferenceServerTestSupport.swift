@@ -22,10 +22,13 @@ struct SlowHandler: InvocationHandler {
     var algorithm: String { "slow" }
     let delay: Double
     let started: DispatchSemaphore
+    /// Signalled once the delay is over, just before the response is returned.
+    var finished: DispatchSemaphore? = nil
 
     func invoke(_ request: InvocationRequest) -> InvocationResponse {
         started.signal()
         Thread.sleep(forTimeInterval: delay)
+        finished?.signal()
         return InvocationResponse(status: 200, contentType: "text/plain", body: Array("done".utf8))
     }
 }

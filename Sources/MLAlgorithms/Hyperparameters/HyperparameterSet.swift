@@ -11,6 +11,8 @@ public struct HyperparameterSet: Sendable, Equatable {
     public private(set) var values: [String: HyperparameterValue]
     /// The names the user set explicitly.
     public private(set) var explicitlySet: Set<String>
+    /// The `_`-prefixed names that no definition has (SageMaker's hidden ones), as given.
+    public private(set) var hidden: [String: String]
 
     /// Parses `strings`. Names starting with `_` (SageMaker's hidden tuning or framework
     /// parameters, e.g. `_tuning_objective_metric`) are ignored unless defined.
@@ -18,12 +20,14 @@ public struct HyperparameterSet: Sendable, Equatable {
         self.definitions = definitions
         values = [:]
         explicitlySet = []
+        hidden = strings.filter { $0.key.hasPrefix("_") }
         let byName = Dictionary(definitions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // Sorted so that, of several bad names, the same one is reported every time.
         for name in strings.keys.sorted() where byName[name] == nil && !name.hasPrefix("_") {
             throw .unknown(name: name, suggestion: Self.closestName(to: name, among: definitions.map(\.name)))
         }
         for definition in definitions {
+            hidden[definition.name] = nil
             if let raw = strings[definition.name] {
                 let text = Self.unquote(raw)
                 let value = try Self.parse(text, as: definition)

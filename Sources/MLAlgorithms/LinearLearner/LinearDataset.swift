@@ -1,14 +1,23 @@
 import MLCore
 
-/// One channel's examples held in memory: dense features, labels and optional example weights.
+/// One channel's examples held in memory: dense or sparse (CSR) features, labels and optional
+/// example weights.
 public struct LinearDataset: Sendable, Equatable {
     /// The channel name used in errors and metric lines (`train`, `validation`, `test`).
     public var channel: String
-    public var features: Matrix<Float>
+    public var features: Features
     public var labels: [Float]
     public var weights: [Float]?
 
     public init(channel: String, features: Matrix<Float>, labels: [Float], weights: [Float]? = nil) throws(LinearLearnerError) {
+        try self.init(channel: channel, features: .dense(features), labels: labels, weights: weights)
+    }
+
+    public init(channel: String, features: SparseMatrix<Float>, labels: [Float], weights: [Float]? = nil) throws(LinearLearnerError) {
+        try self.init(channel: channel, features: .sparse(features), labels: labels, weights: weights)
+    }
+
+    public init(channel: String, features: Features, labels: [Float], weights: [Float]? = nil) throws(LinearLearnerError) {
         guard labels.count == features.rows else {
             throw .malformed(channel: channel, reason: "\(features.rows) rows of features but \(labels.count) labels")
         }
@@ -21,13 +30,44 @@ public struct LinearDataset: Sendable, Equatable {
         self.weights = weights
     }
 
-    /// A dense batch with one label column, as the CSV, NPY and RecordIO readers produce.
+    /// A batch with one label column, as the CSV, NPY and RecordIO readers produce.
     public init(channel: String, batch: Batch) throws(LinearLearnerError) {
-        guard case .dense(let x) = batch.features else { throw .sparseUnsupported(channel: channel) }
         guard let labels = batch.labelVector else {
             throw .malformed(channel: channel, reason: "no label column: the linear learner's CSV has the label first")
         }
-        try self.init(channel: channel, features: x, labels: labels, weights: batch.weights)
+        try self.init(channel: channel, features: batch.features, labels: labels, weights: batch.weights)
+    }
+
+    /// The dense features, or `nil` for sparse ones.
+    public var dense: Matrix<Float>? {
+        if case .dense(let x) = features { return x }
+        return nil
+    }
+
+    public var isSparse: Bool { dense == nil }
+
+    /// The rows at `indices`, in that order, as their own dataset.
+    public func gathering(rows indices: [Int], channel: String? = nil) -> LinearDataset {
+        var out = self
+        out.channel = channel ?? self.channel
+        switch features {
+        case .dense(let x):
+            let d = x.columns
+            var m = Matrix<Float>(rows: indices.count, columns: d)
+            x.withUnsafeBufferPointer { src in
+                m.withUnsafeMutableBufferPointer { dst in
+                    for (k, i) in indices.enumerated() {
+                        for j in 0..<d { dst[k * d + j] = src[i * d + j] }
+                    }
+                }
+            }
+            out.features = .dense(m)
+        case .sparse(let x):
+            out.features = .sparse(x.gathering(rows: indices))
+        }
+        out.labels = indices.map { labels[$0] }
+        out.weights = weights.map { w in indices.map { w[$0] } }
+        return out
     }
 
     /// A SageMaker CSV channel (no header, the label first): a file, or a directory whose data
@@ -38,6 +78,7 @@ public struct LinearDataset: Sendable, Equatable {
     }
 
     public var rows: Int { features.rows }
+    public var columns: Int { features.columns }
 
     /// Checks every label, feature and weight, and the feature count, before training touches
     /// them: the first bad row (in row order, whatever the thread count) is reported.
@@ -47,35 +88,46 @@ public struct LinearDataset: Sendable, Equatable {
             throw .featureCount(channel: channel, expected: expected, found: features.columns, source: source)
         }
         let d = features.columns
-        let type = settings.predictorType, classes = settings.classCount
-        let x = features, y = labels, w = weights, name = channel
+        let objective = settings.objective
+        let y = labels, w = weights, name = channel
+        // Dense rows are scanned as one row-major buffer; sparse rows as their stored values.
+        let storage: [Float], offsets: [Int]?
+        switch features {
+        case .dense(let x): storage = x.elements; offsets = nil
+        case .sparse(let x): storage = x.values; offsets = x.rowOffsets
+        }
+        let columnIndices: [Int32] = { if case .sparse(let x) = features { return x.columnIndices } else { return [] } }()
         // The first problem per block, then the earliest block's: deterministic.
         let problem: LinearLearnerError? = DeterministicReduction.reduce(
             count: rows, blockSize: 4096, threads: threads, identity: nil,
             map: { range -> LinearLearnerError? in
-                x.withUnsafeBufferPointer { p in
+                storage.withUnsafeBufferPointer { p in
+                    let lo = offsets?[range.lowerBound] ?? range.lowerBound * d, hi = offsets?[range.upperBound] ?? range.upperBound * d
                     // NaN and ±∞ are the floats whose exponent bits are all ones: one branch-free
                     // integer max over the block vectorizes (a float sum would not: its order is
                     // fixed); rows are searched only when it finds something.
                     var exponent: UInt32 = 0
-                    for e in (range.lowerBound * d)..<(range.upperBound * d) { exponent = max(exponent, p[e].bitPattern & 0x7F80_0000) }
+                    for e in lo..<hi { exponent = max(exponent, p[e].bitPattern & 0x7F80_0000) }
                     let clean = exponent != 0x7F80_0000
                     for i in range {
                         let label = Double(y[i])
-                        switch type {
-                        case .binaryClassifier where label != 0 && label != 1:
-                            return .invalidLabel(channel: name, row: i + 1, label: label, rule: "binary_classifier labels are 0 or 1")
-                        case .multiclassClassifier where !(label >= 0 && label < Double(classes) && label == label.rounded()):
-                            return .invalidLabel(channel: name, row: i + 1, label: label,
-                                                 rule: "multiclass_classifier labels are integers 0 … num_classes−1 = \(classes - 1)")
-                        case .regressor where !label.isFinite:
-                            return .invalidLabel(channel: name, row: i + 1, label: label, rule: "regressor labels are finite numbers")
-                        default: break
+                        if let rule = objective.labelProblem(label) {
+                            let full: String
+                            switch settings.predictorType {
+                            case .binaryClassifier: full = "binary_classifier labels are 0 or 1"
+                            case .multiclassClassifier: full = "multiclass_classifier labels are integers 0 … num_classes−1 = \(settings.classCount - 1)"
+                            case .regressor: full = rule == "regression labels are finite" ? "regressor labels are finite numbers" : rule
+                            }
+                            return .invalidLabel(channel: name, row: i + 1, label: label, rule: full)
                         }
-                        // x·0 is 0 for finite x and NaN for NaN or ±∞: a branch-free pass that
-                        // vectorizes, then the exact column only for a bad row.
-                        if !clean, let j = (0..<d).first(where: { !p[i * d + $0].isFinite }) {
-                            return .nonFiniteFeature(channel: name, row: i + 1, column: j + 1, value: Double(p[i * d + j]))
+                        if !clean {
+                            if let offsets {
+                                if let p2 = (offsets[i]..<offsets[i + 1]).first(where: { !p[$0].isFinite }) {
+                                    return .nonFiniteFeature(channel: name, row: i + 1, column: Int(columnIndices[p2]) + 1, value: Double(p[p2]))
+                                }
+                            } else if let j = (0..<d).first(where: { !p[i * d + $0].isFinite }) {
+                                return .nonFiniteFeature(channel: name, row: i + 1, column: j + 1, value: Double(p[i * d + j]))
+                            }
                         }
                         if let w, !(w[i].isFinite && w[i] >= 0) {
                             return .invalidWeight(channel: name, row: i + 1, weight: Double(w[i]))

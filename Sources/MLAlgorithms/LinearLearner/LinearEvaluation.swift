@@ -4,66 +4,64 @@ import MLCore
 /// Scores and metrics of a raw-space linear model on a channel, named as SageMaker's Linear
 /// Learner prints them (reference §4.1 "Metric names actually printed").
 ///
-/// The objective is the training loss with the same class and example weights: binary
-/// cross-entropy, softmax cross-entropy, or — for regression — the mean squared error in label
-/// units. Quality metrics weigh rows by their example weights only (not by class weights).
+/// The objective is the training loss with the same class and example weights, in label
+/// units (the squared losses doubled, so `squared_loss` reports the mean squared error). Quality metrics weigh rows by their example weights only (not by class weights).
 enum LinearEvaluation {
     /// Raw scores `X·W + b` (before the sigmoid or softmax), rows × outputs.
-    static func scores(model: LinearModel, features: Matrix<Float>) throws -> Matrix<Float> {
+    static func scores(model: LinearModel, features: Features) throws -> Matrix<Float> {
         var out = Matrix<Float>(rows: features.rows, columns: model.layout.outputs)
-        try model.layout.scores(features, parameters: model.parameters, into: &out)
+        switch features {
+        case .dense(let x): try model.layout.scores(x, parameters: model.parameters, into: &out)
+        case .sparse(let x): model.layout.scores(x, parameters: model.parameters, into: &out)
+        }
         return out
     }
 
-    static func objectiveName(_ type: PredictorType) -> String {
-        switch type {
-        case .binaryClassifier: "binary_classification_cross_entropy_objective"
-        case .multiclassClassifier: "multiclass_cross_entropy_objective"
-        case .regressor: "mse_objective"
+    /// Model `model`'s `outputs` columns of scores of several models side by side.
+    static func columns(of scores: Matrix<Float>, model: Int, outputs: Int) -> Matrix<Float> {
+        if scores.columns == outputs { return scores }
+        var out = Matrix<Float>(rows: scores.rows, columns: outputs)
+        let c = scores.columns, first = model * outputs
+        scores.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<scores.rows {
+                    for j in 0..<outputs { o[i * outputs + j] = s[i * c + first + j] }
+                }
+            }
         }
+        return out
     }
 
-    /// The weighted mean objective of `scores` against the dataset's labels.
-    static func objective(settings: LinearLearnerSettings, scores: Matrix<Float>, dataset: LinearDataset, classWeights: [Double]) -> Double {
+    /// The weighted mean objective of raw-space `scores` against the dataset's labels: the
+    /// loss in label units (× ``LinearObjective/reportScale``), each row weighted by its
+    /// example weight and, for classifiers, its class weight.
+    static func objective(_ objective: LinearObjective, scores: Matrix<Float>, dataset: LinearDataset, classWeights: [Double]) -> Double {
         let n = dataset.rows, k = scores.columns
         var loss = 0.0, total = 0.0
         scores.withUnsafeBufferPointer { s in
             for i in 0..<n {
                 let y = Double(dataset.labels[i])
                 var w = Double(dataset.weights?[i] ?? 1)
-                switch settings.predictorType {
-                case .binaryClassifier:
-                    w *= classWeights[Int(y)]
-                    let z = Double(s[i])
-                    loss += w * (max(z, 0) - y * z + log1p(exp(-abs(z))))
-                case .multiclassClassifier:
-                    w *= classWeights[Int(y)]
-                    var m = -Double.infinity
-                    for j in 0..<k { m = max(m, Double(s[i * k + j])) }
-                    var sum = 0.0
-                    for j in 0..<k { sum += exp(Double(s[i * k + j]) - m) }
-                    loss += w * (m + log(sum) - Double(s[i * k + Int(y)]))
-                case .regressor:
-                    let r = Double(s[i]) - y
-                    loss += w * r * r
-                }
+                if objective.isClassification { w *= classWeights[Int(y)] }
+                loss += w * objective.loss(scores: UnsafeBufferPointer(rebasing: s[(i * k)..<(i * k + k)]), label: y)
                 total += w
             }
         }
-        return total > 0 ? loss / total : 0
+        return total > 0 ? objective.reportScale * loss / total : 0
     }
 
     /// The objective and the accuracy-type metric reported every epoch.
     static func epochMetrics(settings: LinearLearnerSettings, scores: Matrix<Float>, dataset: LinearDataset,
                              classWeights: [Double], threshold: Float) throws -> [MetricValue] {
         let channel = dataset.channel
-        var out = [MetricValue(channel: channel, name: objectiveName(settings.predictorType), kind: .loss,
-                               value: objective(settings: settings, scores: scores, dataset: dataset, classWeights: classWeights))]
+        var out = [MetricValue(channel: channel, name: settings.objective.metricName, kind: .loss,
+                               value: objective(settings.objective, scores: scores, dataset: dataset, classWeights: classWeights))]
         switch settings.predictorType {
         case .binaryClassifier, .multiclassClassifier:
             let name = settings.predictorType == .binaryClassifier ? "binary_classification_accuracy" : "multiclass_accuracy"
-            let accuracy = try Metrics.accuracy(labels: dataset.labels, predictions: LinearModel.labels(fromScores: scores, threshold: threshold),
-                                                    weights: dataset.weights)
+            let predicted = LinearModel.labels(fromScores: scores, threshold: threshold,
+                                               probabilities: settings.objective.scoresAreProbabilities)
+            let accuracy = try Metrics.accuracy(labels: dataset.labels, predictions: predicted, weights: dataset.weights)
             out.append(MetricValue(channel: channel, name: name, kind: .score, value: accuracy))
         case .regressor:
             break
@@ -78,13 +76,14 @@ enum LinearEvaluation {
         func metric(_ name: String, _ kind: MetricKind, _ value: Double) -> MetricValue {
             MetricValue(channel: channel, name: name, kind: kind, value: value)
         }
-        var out = [metric(objectiveName(settings.predictorType), .loss,
-                          objective(settings: settings, scores: scores, dataset: dataset, classWeights: classWeights))]
-        let predicted = LinearModel.labels(fromScores: scores, threshold: threshold)
+        let full = settings.objective
+        var out = [metric(full.metricName, .loss, objective(full, scores: scores, dataset: dataset, classWeights: classWeights))]
+        let predicted = LinearModel.labels(fromScores: scores, threshold: threshold, probabilities: full.scoresAreProbabilities)
+        let beta = String(format: "%.3f", settings.selection.fBeta)
         switch settings.predictorType {
         case .binaryClassifier:
             out.append(metric("binary_classification_accuracy", .score, try Metrics.accuracy(labels: y, predictions: predicted, weights: w)))
-            out.append(metric("binary_f_1.000", .score, try Metrics.f1Score(labels: y, predictions: predicted, weights: w)))
+            out.append(metric("binary_f_\(beta)", .score, try Metrics.fBetaScore(labels: y, predictions: predicted, beta: settings.selection.fBeta, weights: w)))
             out.append(metric("precision", .score, try Metrics.precision(labels: y, predictions: predicted, weights: w)))
             out.append(metric("recall", .score, try Metrics.recall(labels: y, predictions: predicted, weights: w)))
             // AUC needs both classes; a channel with one class simply has no AUC.
@@ -99,11 +98,12 @@ enum LinearEvaluation {
             out.append(metric("dcg", .score, discountedCumulativeGain(scores: scores, labels: y, weights: w)))
             out.append(metric("macro_recall", .score, try Metrics.macroRecall(labels: y, predictions: predicted, classCount: k, weights: w)))
             out.append(metric("macro_precision", .score, try Metrics.macroPrecision(labels: y, predictions: predicted, classCount: k, weights: w)))
-            out.append(metric("macro_f_1.000", .score, try Metrics.macroF1Score(labels: y, predictions: predicted, classCount: k, weights: w)))
+            out.append(metric("macro_f_\(beta)", .score,
+                              try Metrics.macroFBetaScore(labels: y, predictions: predicted, beta: settings.selection.fBeta, classCount: k, weights: w)))
             out.append(metric("multiclass_balanced_accuracy", .score, try Metrics.balancedAccuracy(labels: y, predictions: predicted, weights: w)))
             // SageMaker tags this one <score> although it is a loss (reference §4.1).
             out.append(metric("multiclass_log_loss", .score,
-                              objective(settings: settings, scores: scores, dataset: dataset, classWeights: [Double](repeating: 1, count: k))))
+                              objective(full, scores: scores, dataset: dataset, classWeights: [Double](repeating: 1, count: k))))
         case .regressor:
             let s = scores.elements
             let mse = try Metrics.meanSquaredError(labels: y, predictions: s, weights: w)

@@ -7,7 +7,8 @@ public enum LinearLearnerError: Error, Equatable, Sendable, CustomStringConverti
     case invalidWeight(channel: String, row: Int, weight: Double)
     case featureCount(channel: String, expected: Int, found: Int, source: String)
     case emptyChannel(channel: String)
-    case sparseUnsupported(channel: String)
+    /// `unbias_data=true` with sparse features: centring would make every row dense.
+    case sparseCentering(channel: String)
     case malformed(channel: String, reason: String)
     /// The loss or the parameters stopped being finite, or the loss exploded.
     case diverged(epoch: Int, batch: Int, reason: String, hint: String)
@@ -26,8 +27,10 @@ public enum LinearLearnerError: Error, Equatable, Sendable, CustomStringConverti
             "\(channel) channel has \(found) features but \(source) says \(expected)"
         case let .emptyChannel(channel):
             "\(channel) channel has no rows"
-        case let .sparseUnsupported(channel):
-            "\(channel) channel is sparse; the linear learner reads sparse data from part 2 on — pass dense CSV, NPY or RecordIO"
+        case let .sparseCentering(channel):
+            "\(channel) channel is sparse and unbias_data=true: centring sparse features would make every row dense; "
+                + "leave unbias_data at auto (sparse data is scaled, not centred) or pass dense data"
+
         case let .malformed(channel, reason):
             "\(channel) channel: \(reason)"
         case let .diverged(epoch, batch, reason, hint):

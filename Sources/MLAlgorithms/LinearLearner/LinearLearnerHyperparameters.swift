@@ -43,14 +43,30 @@ public struct LinearLearnerHyperparameters: Sendable, Equatable {
             throw .invalid(name: "balance_multiclass_weights", value: "true", rule: "only for predictor_type multiclass_classifier")
         }
         if let loss = values.word("loss"), loss != "auto" {
-            let fitting = ["binary_classifier": "logistic", "multiclass_classifier": "softmax_loss", "regressor": "squared_loss"]
-            if fitting[predictorType.rawValue] != loss {
+            let allowed = Self.allowedLosses(for: predictorType)
+            if !allowed.contains(loss) {
                 throw .invalid(name: "loss", value: loss,
-                               rule: "\(predictorType.rawValue) trains with \(fitting[predictorType.rawValue] ?? "auto") (or auto)")
+                               rule: "predictor_type \(predictorType.rawValue) trains with " + (["auto"] + allowed).joined(separator: ", "))
+            }
+            if loss == "huber_loss", let delta = values.real("huber_delta"), delta <= 0 {
+                throw .invalid(name: "huber_delta", value: String(delta), rule: "greater than 0 with loss huber_loss (0 would make the loss 0 everywhere)")
             }
         }
         if let k = values.integer("accuracy_top_k"), predictorType == .multiclassClassifier, k > classCount {
             throw .invalid(name: "accuracy_top_k", value: String(k), rule: "at most num_classes (\(classCount))")
+        }
+    }
+
+    /// The `loss` values each predictor type accepts besides `auto` (the first is what `auto`
+    /// means). SageMaker's own table of legal pairs is not published (reference §4.1); these are
+    /// the pairs whose labels and scores make sense: the binary losses take 0/1 labels, softmax
+    /// K classes, and the regression losses real labels.
+    public static func allowedLosses(for type: PredictorType) -> [String] {
+        switch type {
+        case .binaryClassifier: ["logistic", "hinge_loss"]
+        case .multiclassClassifier: ["softmax_loss"]
+        case .regressor: ["squared_loss", "absolute_loss", "eps_insensitive_squared_loss", "eps_insensitive_absolute_loss",
+                          "quantile_loss", "huber_loss"]
         }
     }
 }

@@ -48,6 +48,16 @@ public struct LinearLearnerSettings: Sendable, Equatable {
     public var balanceMulticlassWeights: Bool
     public var accuracyTopK: Int
 
+    /// The loss (`loss`, `auto` resolved by predictor type), with its constant.
+    public var objective: LinearObjective
+    /// The models trained side by side (`num_models`), model 0 first: model 0 has exactly the
+    /// settings above; the others vary what was left `auto` (``LinearModelVariant/grid(count:base:varyLearningRate:varyWeightDecay:varyL1:)``).
+    public var variants: [LinearModelVariant]
+    /// How the kept model and the binary threshold are chosen.
+    public var selection: ModelSelection
+    /// Rows of validation (or of the held-out part of train) used for selection and the threshold.
+    public var calibrationSamples: Int
+
     /// The `auto` learning rate per optimizer (chosen on the benchmark and scikit-learn comparison
     /// sets, with features normalized: docs/algorithms/linear-learner.md).
     public static func automaticLearningRate(optimizer: String) -> Double {
@@ -114,14 +124,41 @@ public struct LinearLearnerSettings: Sendable, Equatable {
         default: positiveWeight = .value(1)
         }
         balanceMulticlassWeights = v.boolean("balance_multiclass_weights") ?? false
+
+        objective = Self.objective(loss: v.word("loss") ?? "auto", predictorType: predictorType, classCount: classCount, values: v)
+        // SageMaker's automatic model tuning trains one model per job (reference §4.1).
+        let tuning = !(v.hidden["_tuning_objective_metric"] ?? "").isEmpty
+        let count = tuning ? 1 : (v.integer("num_models") ?? Self.automaticModelCount)
+        let base = LinearModelVariant(learningRate: learningRate, weightDecay: weightDecay, l1: l1, schedule: schedule)
+        variants = LinearModelVariant.grid(
+            count: count, base: base, varyLearningRate: v.real("learning_rate") == nil,
+            varyWeightDecay: v.real("wd") == nil, varyL1: v.real("l1") == nil)
+        selection = ModelSelection(
+            criterion: ModelSelection.Criterion(v.word("binary_classifier_model_selection_criteria") ?? "accuracy"),
+            fBeta: v.word("binary_classifier_model_selection_criteria") == "f1" ? 1 : (v.real("f_beta") ?? 1),
+            targetRecall: v.real("target_recall") ?? 0.8, targetPrecision: v.real("target_precision") ?? 0.8)
+        calibrationSamples = v.integer("num_calibration_samples") ?? 10_000_000
     }
 
-    /// The loss for the predictor type (`loss=auto`).
-    public var objective: LinearObjective {
-        switch predictorType {
-        case .binaryClassifier: .logistic
-        case .multiclassClassifier: .softmax(classes: classCount)
-        case .regressor: .squared
+    /// `num_models=auto`: as many as SageMaker's logs show it training.
+    public static let automaticModelCount = 32
+
+    /// The objective of `loss` for the predictor type (`auto`: logistic, softmax or squared).
+    /// The hyperparameters' own check has already refused a loss that does not fit the type.
+    static func objective(loss: String, predictorType: PredictorType, classCount: Int, values v: HyperparameterSet) -> LinearObjective {
+        switch loss {
+        case "hinge_loss": .hinge(margin: v.real("margin") ?? 1)
+        case "absolute_loss": .absolute
+        case "eps_insensitive_squared_loss": .epsilonInsensitiveSquared(epsilon: v.real("loss_insensitivity") ?? 0.01)
+        case "eps_insensitive_absolute_loss": .epsilonInsensitiveAbsolute(epsilon: v.real("loss_insensitivity") ?? 0.01)
+        case "quantile_loss": .quantile(v.real("quantile") ?? 0.5)
+        case "huber_loss": .huber(delta: v.real("huber_delta") ?? 1)
+        default:
+            switch predictorType {
+            case .binaryClassifier: .logistic
+            case .multiclassClassifier: .softmax(classes: classCount)
+            case .regressor: .squared
+            }
         }
     }
 }

@@ -53,7 +53,7 @@ extension LinearModel {
     }
 
     /// Raw scores (X·W + b) → what responses carry, in place, with the same arithmetic as
-    /// ``predict(_:)``: σ and the threshold for binary, softmax and arg-max for multiclass.
+    /// ``predict(_:)``: σ (or the raw score for hinge_loss) and the threshold for binary, softmax and arg-max for multiclass.
     private func finish(rawScores s: UnsafeMutablePointer<Float>, rows: Int, labels: UnsafeMutablePointer<Float>) {
         let k = layout.outputs
         switch predictorType {
@@ -61,7 +61,7 @@ extension LinearModel {
             return
         case .binaryClassifier:
             for i in 0..<rows {
-                let p = Float(sigmoid(Double(s[i])))
+                let p = scoresAreProbabilities ? Float(sigmoid(Double(s[i]))) : s[i]
                 labels[i] = p > threshold ? 1 : 0
                 s[i] = p
             }

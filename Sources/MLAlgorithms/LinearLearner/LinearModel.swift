@@ -14,11 +14,13 @@ public struct LinearModel: Sendable, Equatable {
     public var parameters: [Float]
     /// The statistics the model was trained with (kept for provenance; already folded in).
     public var scaler: LinearScaler
-    /// Binary decision threshold on the probability.
+    /// Binary decision threshold on the `score` (the probability, or the raw score for hinge_loss).
     public var threshold: Float
+    /// The `loss` it was trained with: a binary `hinge_loss` model's score is the raw score.
+    public var loss: String
 
     public init(predictorType: PredictorType, layout: LinearParameterLayout, parameters: [Float],
-                scaler: LinearScaler, threshold: Float = LinearModel.defaultThreshold) throws(ShapeError) {
+                scaler: LinearScaler, threshold: Float? = nil, loss: String? = nil) throws(ShapeError) {
         let outputs = predictorType == .multiclassClassifier ? layout.outputs : 1
         guard parameters.count == layout.count, layout.outputs == outputs, scaler.featureMean.count == layout.features,
               predictorType != .multiclassClassifier || layout.outputs >= 3
@@ -30,8 +32,12 @@ public struct LinearModel: Sendable, Equatable {
         self.layout = layout
         self.parameters = parameters
         self.scaler = scaler
-        self.threshold = threshold
+        self.loss = loss ?? LinearLearnerHyperparameters.allowedLosses(for: predictorType)[0]
+        self.threshold = threshold ?? (self.loss == "hinge_loss" ? 0 : Self.defaultThreshold)
     }
+
+    /// Whether a binary model's score is σ(s) (logistic) rather than s (hinge_loss).
+    public var scoresAreProbabilities: Bool { loss != "hinge_loss" }
 
     public struct Prediction: Sendable, Equatable {
         /// One value, or one per class.
@@ -48,13 +54,14 @@ public struct LinearModel: Sendable, Equatable {
         if n == 0 { return [] }
         var scores = Matrix<Float>(rows: n, columns: k)
         try layout.scores(x, parameters: parameters, into: &scores)
-        let labels = Self.labels(fromScores: scores, threshold: threshold)
+        let labels = Self.labels(fromScores: scores, threshold: threshold, probabilities: scoresAreProbabilities)
         return (0..<n).map { i in
             switch predictorType {
             case .regressor:
                 return Prediction(score: [scores[i, 0]], predictedLabel: nil)
             case .binaryClassifier:
-                return Prediction(score: [Float(sigmoid(Double(scores[i, 0])))], predictedLabel: labels[i])
+                let s = scores[i, 0]
+                return Prediction(score: [scoresAreProbabilities ? Float(sigmoid(Double(s))) : s], predictedLabel: labels[i])
             case .multiclassClassifier:
                 let row = scores.row(i).map(Double.init)
                 let m = row.max() ?? 0
@@ -65,17 +72,22 @@ public struct LinearModel: Sendable, Equatable {
         }
     }
 
-    /// The decision threshold before part 2 tunes it.
+    /// The decision threshold on a probability before it is tuned.
     public static let defaultThreshold: Float = 0.5
 
-    /// The predicted label of each row of raw scores (`X·W + b`): for one output, 1 when
-    /// σ(s) > `threshold`; for several, the arg-max (ties to the lower class). The one rule both
-    /// prediction and the trainer's metrics use.
-    static func labels(fromScores scores: Matrix<Float>, threshold: Float) -> [Float] {
+    /// The untuned threshold of a binary objective: 0.5 on σ(s), 0 on a hinge model's raw score.
+    public static func defaultThreshold(for objective: LinearObjective) -> Float {
+        objective.scoresAreProbabilities ? defaultThreshold : 0
+    }
+
+    /// The predicted label of each row of raw scores (`X·W + b`): for one output, 1 when the
+    /// score (σ(s) when `probabilities`, else s) is above `threshold`; for several, the arg-max
+    /// (ties to the lower class). The one rule both prediction and the trainer's metrics use.
+    static func labels(fromScores scores: Matrix<Float>, threshold: Float, probabilities: Bool = true) -> [Float] {
         let k = scores.columns
         return scores.withUnsafeBufferPointer { s in
             (0..<scores.rows).map { i in
-                if k == 1 { return Float(sigmoid(Double(s[i]))) > threshold ? 1 : 0 }
+                if k == 1 { return (probabilities ? Float(sigmoid(Double(s[i]))) : s[i]) > threshold ? 1 : 0 }
                 var best = 0
                 for j in 1..<k where s[i * k + j] > s[i * k + best] { best = j }
                 return Float(best)
@@ -103,7 +115,7 @@ public struct LinearModel: Sendable, Equatable {
         try file.write(to: directory + "/model.safetensors")
         let json: [String: Any] = [
             "algorithm": "linear-learner", "format_version": Self.formatVersion, "predictor_type": predictorType.rawValue,
-            "feature_dim": layout.features, "outputs": layout.outputs,
+            "feature_dim": layout.features, "outputs": layout.outputs, "loss": loss,
         ]
         let path = directory + "/model.json"
         do {
@@ -149,9 +161,16 @@ public struct LinearModel: Sendable, Equatable {
         let parameters = try tensor("weight", [features, outputs], as: Float.self) + tensor("bias", [outputs], as: Float.self)
         let threshold = try tensor("threshold", [1], as: Float.self)[0]
         do {
-            return try LinearModel(predictorType: type, layout: layout, parameters: parameters, scaler: scaler, threshold: threshold)
+            // `loss` arrived with part 2; a model without it was trained with the default loss.
+            let loss = json["loss"] as? String
+            if let loss, !LinearLearnerHyperparameters.allowedLosses(for: type).contains(loss) {
+                throw ArtifactError.invalid(path: jsonPath, reason: "loss \(loss) does not fit predictor_type \(type.rawValue)")
+            }
+            return try LinearModel(predictorType: type, layout: layout, parameters: parameters, scaler: scaler, threshold: threshold, loss: loss)
+        } catch let error as ArtifactError {
+            throw error
         } catch {
-            throw .invalid(path: jsonPath, reason: error.description)
+            throw .invalid(path: jsonPath, reason: "\(error)")
         }
     }
 }

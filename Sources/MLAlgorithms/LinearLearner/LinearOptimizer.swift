@@ -42,7 +42,9 @@ public struct OptimizerState<T: BLASScalar>: Sendable, Equatable, Codable {
     }
 }
 
-/// A linear model's optimizer: the rule plus SageMaker's regularization and bias options.
+/// A linear model's optimizer: the rule plus SageMaker's regularization and bias options, for
+/// one model or several side by side (``LinearParameterLayout/models``), each with its own
+/// learning rate, `wd` and `l1`.
 ///
 /// Per parameter, the learning rate is `η` (× `bias_lr_mult` for the bias) and the L2 penalty
 /// `wd` (× `bias_wd_mult` for the bias); after the rule's update, `l1` is applied to the weights
@@ -50,8 +52,9 @@ public struct OptimizerState<T: BLASScalar>: Sendable, Equatable, Codable {
 /// weights exactly to zero as the L1 optimum does (a subgradient step would only oscillate).
 public struct LinearOptimizer: Sendable, Equatable {
     public var rule: OptimizerRule
-    public var weightDecay: Double
-    public var l1: Double
+    /// Per model.
+    public var weightDecays: [Double]
+    public var l1s: [Double]
     public var biasLearningRateMultiplier: Double
     public var biasWeightDecayMultiplier: Double
     public let layout: LinearParameterLayout
@@ -60,24 +63,40 @@ public struct LinearOptimizer: Sendable, Equatable {
         rule: OptimizerRule, layout: LinearParameterLayout, weightDecay: Double = 0, l1: Double = 0,
         biasLearningRateMultiplier: Double = 1, biasWeightDecayMultiplier: Double = 0
     ) {
+        self.init(rule: rule, layout: layout, weightDecays: [Double](repeating: weightDecay, count: layout.models),
+                  l1s: [Double](repeating: l1, count: layout.models),
+                  biasLearningRateMultiplier: biasLearningRateMultiplier, biasWeightDecayMultiplier: biasWeightDecayMultiplier)
+    }
+
+    public init(rule: OptimizerRule, layout: LinearParameterLayout, weightDecays: [Double], l1s: [Double],
+                biasLearningRateMultiplier: Double = 1, biasWeightDecayMultiplier: Double = 0) {
         self.rule = rule
         self.layout = layout
-        self.weightDecay = weightDecay
-        self.l1 = l1
+        self.weightDecays = weightDecays
+        self.l1s = l1s
         self.biasLearningRateMultiplier = biasLearningRateMultiplier
         self.biasWeightDecayMultiplier = biasWeightDecayMultiplier
     }
 
-    /// Applies one update with learning rate `learningRate` and the mean gradient `gradient`.
+    /// Applies one update with learning rate `learningRate` (every model) and the mean gradient `gradient`.
     public func step<T: BLASScalar>(
         parameters: inout [T], gradient: [T], learningRate: Double, state: inout OptimizerState<T>
     ) throws(ShapeError) {
-        let n = layout.count
-        guard parameters.count == n, gradient.count == n,
-              state.first.isEmpty || state.first.count == n, state.second.isEmpty || state.second.count == n
+        try step(parameters: &parameters, gradient: gradient, learningRates: [Double](repeating: learningRate, count: layout.models),
+                 state: &state)
+    }
+
+    /// Applies one update, model `m` with learning rate `learningRates[m]`.
+    public func step<T: BLASScalar>(
+        parameters: inout [T], gradient: [T], learningRates: [Double], state: inout OptimizerState<T>
+    ) throws(ShapeError) {
+        let n = layout.count, models = layout.models
+        guard parameters.count == n, gradient.count == n, learningRates.count == models, weightDecays.count == models,
+              l1s.count == models, state.first.isEmpty || state.first.count == n, state.second.isEmpty || state.second.count == n
         else {
-            throw .mismatch(operation: "LinearOptimizer.step", left: "\(parameters.count) parameters, \(gradient.count) gradients",
-                            right: "\(n) in the layout")
+            throw .mismatch(operation: "LinearOptimizer.step",
+                            left: "\(parameters.count) parameters, \(gradient.count) gradients, \(learningRates.count) rates",
+                            right: "\(n) in the layout, \(models) models")
         }
         state.step += 1
         let t = Double(state.step)
@@ -87,10 +106,17 @@ public struct LinearOptimizer: Sendable, Equatable {
             correction1 = 1 - pow(beta1, t)
             correction2 = 1 - pow(beta2, t)
         }
+        let columns = layout.columns, outputs = layout.outputs, biasOffset = layout.biasOffset
+        // Per column: a model's outputs share its rate and penalties.
+        let columnRate = (0..<columns).map { learningRates[$0 / outputs] }
+        let columnDecay = (0..<columns).map { weightDecays[$0 / outputs] }
+        let columnL1 = (0..<columns).map { l1s[$0 / outputs] }
+        var column = 0
         for i in 0..<n {
-            let isBias = i >= layout.biasOffset
-            let lr = learningRate * (isBias ? biasLearningRateMultiplier : 1)
-            let wd = weightDecay * (isBias ? biasWeightDecayMultiplier : 1)
+            let isBias = i >= biasOffset
+            if i == biasOffset { column = 0 }
+            let lr = columnRate[column] * (isBias ? biasLearningRateMultiplier : 1)
+            let wd = columnDecay[column] * (isBias ? biasWeightDecayMultiplier : 1)
             var w = Double(parameters[i])
             let g = Double(gradient[i]) + wd * w
             switch rule {
@@ -114,10 +140,13 @@ public struct LinearOptimizer: Sendable, Equatable {
                 state.second[i] = T(v)
                 w -= lr * g / (v.squareRoot() + epsilon)
             }
+            let l1 = columnL1[column]
             if !isBias && l1 > 0 {
                 w = w.sign == .minus ? -max(-w - lr * l1, 0) : max(w - lr * l1, 0)
             }
             parameters[i] = T(w)
+            column += 1
+            if column == columns { column = 0 }
         }
     }
 }

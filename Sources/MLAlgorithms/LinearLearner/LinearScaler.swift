@@ -40,15 +40,44 @@ public struct LinearScaler: Sendable, Equatable, Codable {
                 return sd > 0 && sd.isFinite ? 1 / sd : 1
             }
         }
-        if let labels, !labels.isEmpty {
-            let n = Double(labels.count)
-            let mean = labels.reduce(0.0) { $0 + Double($1) } / n
-            if unbiasLabel { scaler.labelMean = mean }
-            if normalizeLabel {
-                let variance = labels.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
-                let sd = variance.squareRoot()
-                scaler.labelScale = sd > 0 && sd.isFinite ? sd : 1
+        scaler.fitLabels(labels, normalize: normalizeLabel, unbias: unbiasLabel)
+        return scaler
+    }
+
+    private mutating func fitLabels<T: BLASScalar>(_ labels: [T]?, normalize: Bool, unbias: Bool) {
+        guard let labels, !labels.isEmpty else { return }
+        let n = Double(labels.count)
+        let mean = labels.reduce(0.0) { $0 + Double($1) } / n
+        if unbias { labelMean = mean }
+        if normalize {
+            let variance = labels.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+            let sd = variance.squareRoot()
+            labelScale = sd > 0 && sd.isFinite ? sd : 1
+        }
+    }
+
+    /// Statistics from a sparse `sample`: features are scaled by the standard deviation over
+    /// every row, absent entries counting as zeros, and never centred (centring would make
+    /// every row dense), whatever `unbias_data` says — the caller refuses `unbias_data=true`.
+    public static func fit(
+        sparseSample sample: SparseMatrix<Float>, labels: [Float]?, normalizeData: Bool, normalizeLabel: Bool, unbiasLabel: Bool
+    ) -> LinearScaler {
+        var scaler = LinearScaler(features: sample.columns)
+        scaler.fitLabels(labels, normalize: normalizeLabel, unbias: unbiasLabel)
+        guard sample.rows > 0, normalizeData else { return scaler }
+        var sum = [Double](repeating: 0, count: sample.columns), squares = sum
+        sample.withUnsafeBuffers { _, indices, values in
+            for p in 0..<values.count {
+                let j = Int(indices[p]), v = Double(values[p])
+                sum[j] += v
+                squares[j] += v * v
             }
+        }
+        let n = Double(sample.rows)
+        scaler.featureScale = (0..<sample.columns).map { j in
+            let mean = sum[j] / n, variance = max(0, squares[j] / n - mean * mean)
+            let sd = variance.squareRoot()
+            return sd > 0 && sd.isFinite ? 1 / sd : 1
         }
         return scaler
     }
@@ -80,7 +109,7 @@ public struct LinearScaler: Sendable, Equatable, Codable {
             throw .mismatch(operation: "LinearScaler.fold", left: "\(parameters.count) parameters, \(layout.features) features",
                             right: "\(featureMean.count) features in the scaler")
         }
-        let k = layout.outputs
+        let k = layout.columns
         var out = parameters
         for c in 0..<k {
             var shift = 0.0

@@ -8,7 +8,7 @@ import MLCore
 /// sample, each epoch's shuffle — so the seed and the data position (epoch, mini-batch) are the
 /// RNG positions.
 public struct LinearTrainingState: Sendable, Equatable, Codable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
     public var formatVersion = Self.formatVersion
     public var seed: UInt64
     public var layout: Layout
@@ -26,11 +26,14 @@ public struct LinearTrainingState: Sendable, Equatable, Codable {
     public var scaler: LinearScaler
     /// Loss weight per class (binary: [1, positive weight]; empty for regression).
     public var classWeights: [Double]
-    /// Σ weighted loss and Σ weight of the epoch in progress so far.
-    public var epochLoss: Double
+    /// Σ weighted loss per model and Σ weight of the epoch in progress so far.
+    public var epochLosses: [Double]
     public var epochWeight: Double
-    /// The first mini-batch's mean loss: the yardstick for "the loss exploded".
-    public var referenceLoss: Double?
+    /// Each model's first mini-batch mean loss: the yardstick for "the loss exploded".
+    public var referenceLosses: [Double]?
+    /// Models whose loss or parameters stopped being finite, or whose loss exploded: frozen at
+    /// zero and never selected (with one model, divergence is an error instead).
+    public var diverged: [Bool]
     public var best: Best?
     public var epochsWithoutImprovement: Int
     /// Every finished epoch's summary, so a resumed run reports the whole history.
@@ -41,13 +44,15 @@ public struct LinearTrainingState: Sendable, Equatable, Codable {
     public struct Layout: Sendable, Equatable, Codable {
         public var features: Int
         public var outputs: Int
-        var parameterLayout: LinearParameterLayout { LinearParameterLayout(features: features, outputs: outputs) }
+        public var models: Int
+        var parameterLayout: LinearParameterLayout { LinearParameterLayout(features: features, outputs: outputs, models: models) }
     }
 
-    /// The best epoch so far and its parameters (scaled space).
+    /// Each model's best epoch so far, its criterion there, and every model's best parameters
+    /// side by side (scaled space, the state's layout).
     public struct Best: Sendable, Equatable, Codable {
-        public var epoch: Int
-        public var criterion: Double
+        public var epochs: [Int]
+        public var criteria: [Double]
         public var parameters: [Float]
     }
 

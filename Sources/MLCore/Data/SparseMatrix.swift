@@ -75,3 +75,62 @@ public struct SparseMatrix<T: BLASScalar>: Equatable, Sendable {
         return m
     }
 }
+
+extension SparseMatrix {
+    /// The CSR arrays, read in place (no copies, no bounds checks in the caller's loop).
+    public func withUnsafeBuffers<R>(
+        _ body: (UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<T>) throws -> R
+    ) rethrows -> R {
+        try rowOffsets.withUnsafeBufferPointer { o in
+            try columnIndices.withUnsafeBufferPointer { c in
+                try values.withUnsafeBufferPointer { v in try body(o, c, v) }
+            }
+        }
+    }
+
+    /// The rows `range` as their own matrix.
+    public func rows(_ range: Range<Int>) -> SparseMatrix {
+        let lo = rowOffsets[range.lowerBound], hi = rowOffsets[range.upperBound]
+        var out = SparseMatrix(columns: columns)
+        out.rows = range.count
+        out.rowOffsets = rowOffsets[range.lowerBound...range.upperBound].map { $0 - lo }
+        out.columnIndices = Array(columnIndices[lo..<hi])
+        out.values = Array(values[lo..<hi])
+        return out
+    }
+
+    /// The rows at `indices`, in that order.
+    public func gathering(rows indices: [Int]) -> SparseMatrix {
+        var out = SparseMatrix(columns: columns)
+        var total = 0
+        for i in indices { total += rowOffsets[i + 1] - rowOffsets[i] }
+        out.columnIndices.reserveCapacity(total)
+        out.values.reserveCapacity(total)
+        out.rowOffsets.reserveCapacity(indices.count + 1)
+        for i in indices {
+            out.appendRow(indices: columnIndices[rowOffsets[i]..<rowOffsets[i + 1]], values: values[rowOffsets[i]..<rowOffsets[i + 1]])
+        }
+        return out
+    }
+
+    /// Removes every row, keeping the capacity (for buffers refilled per shard).
+    public mutating func removeAllRows() {
+        rows = 0
+        rowOffsets.removeAll(keepingCapacity: true)
+        rowOffsets.append(0)
+        columnIndices.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+}
+
+extension SparseMatrix {
+    /// Appends row `row` of `other` (same column count), each value multiplied by `scale` of
+    /// its column: the gather-and-normalize of a training shard, without temporaries.
+    public mutating func appendRow(_ row: Int, of other: SparseMatrix, scaledBy scale: UnsafeBufferPointer<T>) {
+        let lo = other.rowOffsets[row], hi = other.rowOffsets[row + 1]
+        columnIndices.append(contentsOf: other.columnIndices[lo..<hi])
+        for p in lo..<hi { values.append(other.values[p] * scale[Int(other.columnIndices[p])]) }
+        rowOffsets.append(values.count)
+        rows += 1
+    }
+}
