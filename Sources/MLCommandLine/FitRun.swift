@@ -22,9 +22,10 @@ struct FitRun {
         if let dir = command.modelDirectory { try Self.checkModelDirectory(dir) }
         let workers = command.workers ?? ComputeContext.defaultThreadCount()
 
-        let train = try Self.load(channel: "train", path: command.train, threads: workers)
-        let validation = try command.validation.map { try Self.load(channel: "validation", path: $0, threads: workers) }
-        let test = try command.test.map { try Self.load(channel: "test", path: $0, threads: workers) }
+        let weighted = hyperparameters.values.integer("csv_weights") == 1
+        let train = try Self.load(channel: "train", path: command.train, threads: workers, weighted: weighted)
+        let validation = try command.validation.map { try Self.load(channel: "validation", path: $0, threads: workers, weighted: weighted) }
+        let test = try command.test.map { try Self.load(channel: "test", path: $0, threads: workers, weighted: weighted) }
 
         var trainer = LinearLearnerTrainer(hyperparameters: hyperparameters, workers: workers, seed: command.seed)
         let settings = trainer.settings
@@ -33,7 +34,7 @@ struct FitRun {
         trainer.progressInterval = max(1, batches / 100)
 
         var header = "Training \(command.algorithm.rawValue) (\(settings.predictorType.rawValue)) on "
-            + "\(train.rows) rows × \(train.features.columns) features"
+            + "\(train.rows) rows × \(train.columns) features"
         if let validation { header += ", validation \(validation.rows) rows" }
         if let test { header += ", test \(test.rows) rows" }
         header += ", \(workers) worker" + (workers == 1 ? "" : "s")
@@ -93,9 +94,12 @@ struct FitRun {
         return "\(which) \(best) of \(epochs) (\(how)) in \(String(format: "%.2f", seconds)) s"
     }
 
-    /// A channel's rows: every file of the channel (``ChannelFiles``), read as SageMaker CSV.
-    static func load(channel: String, path: String, threads: Int) throws -> LinearDataset {
-        try LinearDataset(channel: channel, csvPath: path, threads: threads)
+    /// A channel's rows: every file of the channel (``ChannelFiles``), read as SageMaker CSV
+    /// (`label, weight, features…` with `csv_weights=1`).
+    static func load(channel: String, path: String, threads: Int, weighted: Bool = false) throws -> LinearDataset {
+        guard weighted else { return try LinearDataset(channel: channel, csvPath: path, threads: threads) }
+        let batch = try CSVReader.readAll(files: ChannelFiles.list(path), options: CSVOptions(labelSize: 1, threads: threads))
+        return try LinearDataset(channel: channel, batch: LinearDataset.weightsFromFirstColumn(batch, channel: channel))
     }
 
     /// Refuses, before any training, a model directory path that names something other than a

@@ -284,3 +284,48 @@ public struct ChannelReader: Sendable {
         return Batch(features: features, labels: labels, weights: weights)
     }
 }
+
+// MARK: Streaming
+
+extension ChannelReader {
+    /// The channel from its start as a stream of batches, for epoch `epoch` (a Pipe channel's
+    /// `<name>_<epoch>` FIFO). CSV and RecordIO-protobuf stream with bounded memory; NPY and
+    /// libsvm files are read whole and handed over as one batch.
+    public func openStream(epoch: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) -> any DataSource {
+        do throws(DataError) {
+            let files: [String]
+            if channel.inputMode == .pipe {
+                do {
+                    files = [try pipe.waitForFIFO(epoch: epoch, cancellation: cancellation)]
+                } catch {
+                    throw DataError.io(path: pipe.path(epoch: epoch), reason: error.description)
+                }
+            } else {
+                files = try ChannelFiles.list(environment.channelDirectory(channel.name))
+            }
+            switch format {
+            case .csv: return try CSVReader(files: files, options: CSVOptions(labelSize: labelSize, threads: threads))
+            case .recordIOProtobuf: return RecordIOProtobufReader(files: files)
+            case .npy, .libsvm: return OneBatchSource(batch: try readFiles(files))
+            }
+        } catch {
+            throw .client("channel '\(channel.name)': \(error.description)")
+        }
+    }
+
+    /// The bytes of a File/FastFile channel's data files (`nil` for a Pipe channel, whose size is
+    /// unknown until it has been read).
+    public func bytesOnDisk() -> Int? {
+        guard channel.inputMode != .pipe, let files = try? ChannelFiles.list(environment.channelDirectory(channel.name)) else { return nil }
+        return files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+    }
+}
+
+/// A batch already in memory as a one-batch ``DataSource``.
+struct OneBatchSource: DataSource {
+    var batch: Batch?
+    mutating func nextBatch() throws(DataError) -> Batch? {
+        defer { batch = nil }
+        return batch
+    }
+}

@@ -45,6 +45,10 @@ public struct LinearLearnerJob: TrainingJob {
         }
         let readers = try Self.channelRules.readers(for: config.channels, algorithm: "linear learner",
                                                     environment: environment, threads: workers)
+        if hyperparameters.values.integer("csv_weights") == 1, let other = readers.values.sorted(by: { $0.name < $1.name }).first(where: { $0.format != .csv }) {
+            throw .client("channel '\(other.name)': csv_weights=1 reads each row's weight from the CSV column after the label, "
+                          + "but this channel is \(other.format.rawValue); pass CSV or drop csv_weights")
+        }
         for reader in readers.values where (reader.format == .csv || reader.format == .npy) && reader.labelSize != 1 {
             throw .client("channel '\(reader.name)': label_size=\(reader.labelSize): the linear learner's rows have exactly one label column, first")
         }
@@ -73,7 +77,7 @@ public struct LinearLearnerJob: TrainingJob {
                               + "\(reader.location) " + (exists ? "exists" : "does not exist yet"))
                 continue
             }
-            let dataset = try dataset(name, batch, log: { _ in })
+            let dataset = try dataset(name, batch, csvWeights: settings.csvWeights, log: { _ in })
             features = features ?? dataset.features.columns
             do {
                 // invariant: set from the sample just above when feature_dim is not given
@@ -104,23 +108,40 @@ public struct LinearLearnerJob: TrainingJob {
             // The 1P algorithms' per-pass line (reference §1.6).
             log("epoch_stats={\"data_pipeline\": \"\(reader.location)\", \"epoch\": 0, \"duration\": \(Int(stats.seconds * 1000)), "
                 + "\"num_examples\": \(stats.rows), \"num_bytes\": \(stats.bytes)}")
-            return try dataset(name, batch, log: log)
+            return try dataset(name, batch, csvWeights: plan.hyperparameters.values.integer("csv_weights") == 1, log: log)
         }
         // invariant: the channel rules require train
-        guard let train = try load("train") else { throw .algorithm("the train channel disappeared") }
+        guard let trainReader = plan.readers["train"] else { throw .algorithm("the train channel disappeared") }
+        let budget = Self.memoryBudget(environment.environment)
+        // A channel larger than the memory budget is streamed; a Pipe channel's size is unknown,
+        // so it is streamed when a budget is set explicitly.
+        let streamed = trainReader.bytesOnDisk().map { $0 > budget.bytes } ?? budget.explicit
+        let train = streamed ? nil : try load("train")
         let validation = try load("validation"), test = try load("test")
-        log("Training on \(train.rows) rows × \(train.features.columns) features"
-            + (validation.map { ", validation \($0.rows) rows" } ?? "") + (test.map { ", test \($0.rows) rows" } ?? "")
-            + ", \(workers) workers")
-
         var trainer = LinearLearnerTrainer(hyperparameters: plan.hyperparameters, workers: workers)
-        let batches = (train.rows + max(1, trainer.settings.miniBatchSize) - 1) / max(1, trainer.settings.miniBatchSize)
-        trainer.progressInterval = max(1, batches / 100)
+        let others = (validation.map { ", validation \($0.rows) rows" } ?? "") + (test.map { ", test \($0.rows) rows" } ?? "")
+        let stream: LinearStream?
+        if let train {
+            log("Training on \(train.rows) rows × \(train.columns) features" + (train.isSparse ? " (sparse)" : "") + others
+                + ", \(workers) workers")
+            let batches = (train.rows + max(1, trainer.settings.miniBatchSize) - 1) / max(1, trainer.settings.miniBatchSize)
+            trainer.progressInterval = max(1, batches / 100)
+            stream = nil
+        } else {
+            let bufferRows = environment.environment["MLC_SHUFFLE_BUFFER_ROWS"].flatMap(Int.init) ?? 65_536
+            let weighted = trainer.settings.csvWeights
+            stream = LinearStream(channel: "train", bufferRows: bufferRows) { epoch in
+                let source = try trainReader.openStream(epoch: epoch, cancellation: cancellation)
+                return weighted ? WeightColumnSource(source: source) : source
+            }
+            log("Streaming the train channel (" + (trainReader.bytesOnDisk().map { "\($0 >> 20) MiB, " } ?? "")
+                + "memory budget \(budget.bytes >> 20) MiB, shuffle buffer \(bufferRows) rows)" + others + ", \(workers) workers")
+        }
 
         // What a checkpoint must agree on to be resumed by this job.
         var fingerprint = plan.resolved
-        fingerprint["(train rows)"] = String(train.rows)
-        fingerprint["(features)"] = String(train.features.columns)
+        fingerprint["(train rows)"] = train.map { String($0.rows) } ?? "streamed"
+        if let train { fingerprint["(features)"] = String(train.columns) }
         let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
         var resumed: LinearTrainingState?
         if let checkpoint = try store.newest(log: log) {
@@ -137,16 +158,23 @@ public struct LinearLearnerJob: TrainingJob {
         let result: LinearLearnerTrainer.Result
         do {
             result = try timings.measure("training") {
-                try trainer.fit(
-                    train: train, validation: validation, test: test, resumingFrom: resumed, cancellation: cancellation,
-                    events: { event in
-                        if case let .progress(epoch, completed, total) = event {
-                            output.progress(epoch, completed, total)
-                            return
-                        }
-                        for line in lines.lines(for: event) { output.line(line) }
-                    },
-                    checkpoint: { state in try store.save(state.encoded(), epoch: state.epoch, batch: state.batch) })
+                let events: @Sendable (TrainingEvent) -> Void = { event in
+                    if case let .progress(epoch, completed, total) = event {
+                        output.progress(epoch, completed, total)
+                        return
+                    }
+                    for line in lines.lines(for: event) { output.line(line) }
+                }
+                let checkpoint: @Sendable (LinearTrainingState) throws -> Void = { state in
+                    try store.save(state.encoded(), epoch: state.epoch, batch: state.batch)
+                }
+                if let train {
+                    return try trainer.fit(train: train, validation: validation, test: test, resumingFrom: resumed,
+                                           cancellation: cancellation, events: events, checkpoint: checkpoint)
+                }
+                // invariant: `stream` is set whenever `train` is not
+                return try trainer.fit(stream: stream!, validation: validation, test: test, resumingFrom: resumed,
+                                       cancellation: cancellation, events: events, checkpoint: checkpoint)
             }
         } catch let error as LinearLearnerError {
             // Bad data, or a divergence the hyperparameters caused: the user's to fix.
@@ -167,6 +195,7 @@ public struct LinearLearnerJob: TrainingJob {
             }
             log("Stopped in epoch \(result.state.epoch) after mini-batch \(result.state.batch); checkpoint written to \(store.directory)")
         }
+        if let peak = result.streamPeakRows { log("Streamed training held at most \(peak) rows in memory") }
         if validation == nil && test == nil { log("Test data is not provided.") }
 
         try timings.measure("write model") { () throws(ContainerError) in
@@ -184,7 +213,15 @@ public struct LinearLearnerJob: TrainingJob {
 
     /// A channel's batch as the trainer's dataset: dense rows as they are, sparse RecordIO rows
     /// as CSR (the trainer touches only their non-zeros).
-    func dataset(_ name: String, _ batch: Batch, log: (String) -> Void) throws(ContainerError) -> LinearDataset {
+    func dataset(_ name: String, _ batch: Batch, csvWeights: Bool, log: (String) -> Void) throws(ContainerError) -> LinearDataset {
+        var batch = batch
+        if csvWeights {
+            do {
+                batch = try LinearDataset.weightsFromFirstColumn(batch, channel: name)
+            } catch {
+                throw .client(error.description)
+            }
+        }
         if case .sparse(let s) = batch.features {
             log("Channel \(name): \(s.rows) sparse rows (\(s.nonzeroCount) non-zeros), \(s.columns) features")
         }
@@ -192,6 +229,28 @@ public struct LinearLearnerJob: TrainingJob {
             return try LinearDataset(channel: name, batch: batch)
         } catch {
             throw .client(error.description)
+        }
+    }
+}
+
+extension LinearLearnerJob {
+    /// The memory the train channel may take before it is streamed: `MLC_MEMORY_BUDGET_MB`, else
+    /// half of physical memory.
+    static func memoryBudget(_ environment: [String: String]) -> (bytes: Int, explicit: Bool) {
+        if let text = environment["MLC_MEMORY_BUDGET_MB"], let mb = Int(text), mb > 0 { return (mb << 20, true) }
+        return (Int(ProcessInfo.processInfo.physicalMemory / 2), false)
+    }
+}
+
+/// `csv_weights=1` on a stream: each batch's first feature column becomes its weights.
+struct WeightColumnSource: DataSource {
+    var source: any DataSource
+    mutating func nextBatch() throws(DataError) -> Batch? {
+        guard let batch = try source.nextBatch() else { return nil }
+        do {
+            return try LinearDataset.weightsFromFirstColumn(batch, channel: "train")
+        } catch {
+            throw .unsupported(DataLocation(file: "train"), reason: error.description)
         }
     }
 }

@@ -79,18 +79,10 @@ import Testing
         #expect(throws: HyperparameterError.self) { _ = try LinearLearnerHyperparameters(strings: strings) }
     }
 
-    /// Part 2's hyperparameters are recognised: their defaults pass, other values are refused with a reason.
-    @Test func partTwoNamesAreRecognisedNotUnknown() throws {
-        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "auto", "num_models": "auto"])
-        do {
-            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "huber_loss"])
-            Issue.record("huber_loss should be refused until part 2")
-        } catch {
-            guard case .unsupported(let name, let value, let reason) = error else {
-                Issue.record("expected unsupported, got \(error)")
-                return
-            }
-            #expect(name == "loss" && value == "huber_loss" && reason.contains("part 2"))
+    /// Every §4.1 value works: no hyperparameter is "not supported yet".
+    @Test func noHyperparameterIsUnsupported() {
+        for definition in LinearLearnerHyperparameters.definitions {
+            if case .unsupported = definition.support { Issue.record("\(definition.name) is still unsupported") }
         }
     }
 
@@ -116,23 +108,88 @@ import Testing
     }
 }
 
-@Suite struct LinearLearnerPartOneAcceptedValuesTests {
-    @Test("num_models=1 and each predictor type's own loss are accepted; other values are refused as not supported yet")
-    func acceptedValues() throws {
-        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "binary_classifier", "num_models": "1", "loss": "logistic"])
-        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "squared_loss"])
-        _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "multiclass_classifier", "num_classes": "4", "loss": "softmax_loss"])
-        #expect(throws: HyperparameterError.invalid(name: "loss", value: "logistic", rule: "regressor trains with squared_loss (or auto)")) {
-            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "logistic"])
+@Suite struct LinearLearnerLossPairingTests {
+    @Test("each predictor type accepts exactly its losses; any other is refused naming the ones it takes",
+          arguments: PredictorType.allCases)
+    func lossesByPredictorType(type: PredictorType) throws {
+        let all = ["logistic", "hinge_loss", "softmax_loss", "squared_loss", "absolute_loss", "eps_insensitive_squared_loss",
+                   "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss"]
+        let allowed = LinearLearnerHyperparameters.allowedLosses(for: type)
+        var base = ["predictor_type": type.rawValue]
+        if type == .multiclassClassifier { base["num_classes"] = "4" }
+        for loss in all {
+            var strings = base
+            strings["loss"] = loss
+            if allowed.contains(loss) {
+                let settings = LinearLearnerSettings(try LinearLearnerHyperparameters(strings: strings))
+                #expect(settings.objective.lossName == loss)
+            } else {
+                #expect(throws: HyperparameterError.invalid(name: "loss", value: loss,
+                                                            rule: "predictor_type \(type.rawValue) trains with " + (["auto"] + allowed).joined(separator: ", "))) {
+                    _ = try LinearLearnerHyperparameters(strings: strings)
+                }
+            }
         }
-        do {
-            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "huber_loss"])
-            Issue.record("expected unsupported")
-        } catch let HyperparameterError.unsupported(name, value, _) {
-            #expect(name == "loss" && value == "huber_loss")
+        // `auto` is the first allowed loss.
+        #expect(LinearLearnerSettings(try LinearLearnerHyperparameters(strings: base)).objective.lossName == allowed[0])
+    }
+
+    @Test("the loss constants reach the objective; huber_delta=0 is refused with huber_loss")
+    func lossConstants() throws {
+        func objective(_ strings: [String: String]) throws -> LinearObjective {
+            LinearLearnerSettings(try LinearLearnerHyperparameters(strings: strings)).objective
         }
+        #expect(try objective(["predictor_type": "binary_classifier", "loss": "hinge_loss", "margin": "0.5"]) == .hinge(margin: 0.5))
+        #expect(try objective(["predictor_type": "regressor", "loss": "quantile_loss", "quantile": "0.9"]) == .quantile(0.9))
+        #expect(try objective(["predictor_type": "regressor", "loss": "huber_loss", "huber_delta": "2"]) == .huber(delta: 2))
+        #expect(try objective(["predictor_type": "regressor", "loss": "eps_insensitive_absolute_loss", "loss_insensitivity": "0.2"])
+            == .epsilonInsensitiveAbsolute(epsilon: 0.2))
+        #expect(try objective(["predictor_type": "regressor", "loss": "eps_insensitive_squared_loss"]) == .epsilonInsensitiveSquared(epsilon: 0.01))
         #expect(throws: HyperparameterError.self) {
-            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "num_models": "2"])
+            _ = try LinearLearnerHyperparameters(strings: ["predictor_type": "regressor", "loss": "huber_loss", "huber_delta": "0"])
         }
+    }
+
+    @Test("num_models: auto is 32, a number is that many, and under tuning always 1")
+    func modelCount() throws {
+        func count(_ strings: [String: String]) throws -> Int {
+            LinearLearnerSettings(try LinearLearnerHyperparameters(strings: strings)).variants.count
+        }
+        #expect(try count(["predictor_type": "regressor"]) == 32)
+        #expect(try count(["predictor_type": "regressor", "num_models": "5"]) == 5)
+        #expect(try count(["predictor_type": "regressor", "_tuning_objective_metric": "validation:mse"]) == 1)
+        #expect(try count(["predictor_type": "regressor", "num_models": "8", "_tuning_objective_metric": "validation:mse"]) == 1)
+        #expect(throws: HyperparameterError.self) { _ = try count(["predictor_type": "regressor", "num_models": "0"]) }
+    }
+
+    @Test("the model grid: model 0 is the one-model run; what is set explicitly is the same in every model")
+    func grid() throws {
+        let auto = LinearLearnerSettings(try LinearLearnerHyperparameters(strings: ["predictor_type": "binary_classifier"]))
+        #expect(auto.variants[0] == LinearModelVariant(learningRate: auto.learningRate, weightDecay: 0, l1: 0, schedule: auto.schedule))
+        // 4 rates × 4 wd × 2 l1, each combination once.
+        let combos = Set(auto.variants.map { "\($0.learningRate) \($0.weightDecay) \($0.l1)" })
+        #expect(combos.count == 32)
+        #expect(Set(auto.variants.map(\.learningRate)).count == 4 && Set(auto.variants.map(\.l1)).count == 2)
+        #expect(auto.variants.allSatisfy { $0.schedule?.initial == $0.learningRate })
+        let fixed = LinearLearnerSettings(try LinearLearnerHyperparameters(strings: [
+            "predictor_type": "binary_classifier", "learning_rate": "0.05", "wd": "0.01", "num_models": "6"]))
+        #expect(fixed.variants.allSatisfy { $0.learningRate == 0.05 && $0.weightDecay == 0.01 })
+        #expect(fixed.variants.map(\.l1) == [0, 1e-4, 0, 1e-4, 0, 1e-4])
+    }
+
+    @Test("the selection criterion and its constants; f1 and cross_entropy_loss are the SDK's older spellings")
+    func selection() throws {
+        func selection(_ strings: [String: String]) throws -> ModelSelection {
+            var all = strings
+            all["predictor_type"] = "binary_classifier"
+            return LinearLearnerSettings(try LinearLearnerHyperparameters(strings: all)).selection
+        }
+        #expect(try selection([:]) == ModelSelection(criterion: .accuracy))
+        #expect(try selection(["binary_classifier_model_selection_criteria": "f_beta", "f_beta": "2"]) == ModelSelection(criterion: .fBeta, fBeta: 2))
+        #expect(try selection(["binary_classifier_model_selection_criteria": "f1", "f_beta": "2"]) == ModelSelection(criterion: .fBeta, fBeta: 1))
+        #expect(try selection(["binary_classifier_model_selection_criteria": "cross_entropy_loss"]).criterion == .lossFunction)
+        #expect(try selection(["binary_classifier_model_selection_criteria": "precision_at_target_recall", "target_recall": "0.9"])
+            == ModelSelection(criterion: .precisionAtTargetRecall, targetRecall: 0.9))
+        #expect(throws: HyperparameterError.self) { _ = try selection(["target_precision": "1"]) }
     }
 }

@@ -19,7 +19,10 @@ struct LinearLearnerSklearnTests {
         var strings = ["predictor_type": predictor, "wd": String(wd), "mini_batch_size": env["LL_BATCH"] ?? String(rows),
                        "epochs": env["LL_EPOCHS"] ?? "3000", "learning_rate": env["LL_LR"] ?? "0.05",
                        "lr_scheduler_step": env["LL_STEP"] ?? "100", "lr_scheduler_factor": env["LL_FACTOR"] ?? "0.9",
-                       "lr_scheduler_minimum_lr": "1e-6", "early_stopping_patience": "1000"]
+                       "lr_scheduler_minimum_lr": "1e-6", "early_stopping_patience": "1000",
+                       // One model, kept on its loss: the optimum of scikit-learn's objective,
+                       // with every training row trained on (nothing held out for selection).
+                       "num_models": "1", "binary_classifier_model_selection_criteria": "loss_function"]
         strings.merge(extra) { _, new in new }
         return try trainer(strings, workers: 2)
     }

@@ -43,14 +43,14 @@ struct LinearLearnerTrainerTests {
             // Three classes from the score's tercile.
             for d in [0, 1] {
                 var set = d == 0 ? train : validation
-                set.labels = set.features.withUnsafeBufferPointer { p in
+                set.labels = set.dense!.withUnsafeBufferPointer { p in
                     (0..<set.rows).map { i in Float(min(2, max(0, Int((p[i * 9] + p[i * 9 + 1]) / 4)))) }
                 }
                 if d == 0 { train = set } else { validation = set }
             }
         } else if predictor == "regressor" {
-            train.labels = (0..<train.rows).map { i in train.features[i, 0] * 2 - train.features[i, 3] + 5 }
-            validation.labels = (0..<validation.rows).map { i in validation.features[i, 0] * 2 - validation.features[i, 3] + 5 }
+            train.labels = (0..<train.rows).map { i in train.dense![i, 0] * 2 - train.dense![i, 3] + 5 }
+            validation.labels = (0..<validation.rows).map { i in validation.dense![i, 0] * 2 - validation.dense![i, 3] + 5 }
         }
         var reference: LinearLearnerTrainer.Result?
         for workers in [1, 2, 3, 8] {
@@ -122,7 +122,7 @@ struct LinearLearnerTrainerTests {
     @Test("a learning rate that blows up stops with an error naming the epoch")
     func divergenceIsAnError() throws {
         var train = try logisticData(rows: 500, features: 5, seed: 7)
-        train.labels = (0..<train.rows).map { i in train.features[i, 4] * 1e3 }
+        train.labels = (0..<train.rows).map { i in train.dense![i, 4] * 1e3 }
         let strings = ["predictor_type": "regressor", "mini_batch_size": "10", "epochs": "3", "optimizer": "sgd",
                        "learning_rate": "1000", "normalize_data": "false", "normalize_label": "false"]
         do {
@@ -189,7 +189,9 @@ struct LinearLearnerTrainerTests {
         // Make positives rare.
         train.labels = train.labels.enumerated().map { $0.offset % 5 == 0 ? $0.element : 0 }
         let positives = train.labels.filter { $0 == 1 }.count
-        let base = ["predictor_type": "binary_classifier", "mini_batch_size": "100", "epochs": "3"]
+        // One model kept on its loss: nothing held out, so the weights count every training row.
+        let base = ["predictor_type": "binary_classifier", "mini_batch_size": "100", "epochs": "3", "num_models": "1",
+                    "binary_classifier_model_selection_criteria": "loss_function"]
         let plain = try trainer(base).fit(train: train)
         let balanced = try trainer(base.merging(["positive_example_weight_mult": "balanced"]) { $1 }).fit(train: train)
         #expect(balanced.state.classWeights == [1, Double(train.rows - positives) / Double(positives)])
@@ -207,7 +209,7 @@ struct LinearLearnerTrainerTests {
         var train = try logisticData(rows: 600, features: 3, seed: 13)
         train.labels = (0..<600).map { Float($0 < 400 ? 0 : ($0 < 550 ? 1 : 2)) }
         let r = try trainer(["predictor_type": "multiclass_classifier", "num_classes": "3", "balance_multiclass_weights": "true",
-                             "epochs": "1"]).fit(train: train)
+                             "epochs": "1", "num_models": "1"]).fit(train: train)
         let expected: [Double] = [600.0 / 1200.0, 600.0 / 450.0, 600.0 / 150.0]
         #expect(r.state.classWeights == expected)
     }
@@ -218,10 +220,11 @@ struct LinearLearnerTrainerTests {
         let off = try trainer(["predictor_type": "binary_classifier", "use_bias": "false", "unbias_data": "false",
                                "normalize_data": "false", "epochs": "2", "mini_batch_size": "50"]).fit(train: train)
         #expect(off.model.parameters[off.model.layout.biasOffset] == 0)
-        let t = try trainer(["predictor_type": "binary_classifier", "init_bias": "0.75", "epochs": "1"])
+        let t = try trainer(["predictor_type": "binary_classifier", "init_bias": "0.75", "epochs": "1", "num_models": "3"])
         let start = try t.fit(train: train, cancellation: { let f = CancellationFlag(); f.cancel(); return f }())
         #expect(start.stopReason == .cancelled)
-        #expect(start.state.parameters[start.state.layout.features] == 0.75)
+        // Every model's bias starts there.
+        #expect(start.state.parameters[(start.state.layout.features * 3)...] == [0.75, 0.75, 0.75])
     }
 }
 

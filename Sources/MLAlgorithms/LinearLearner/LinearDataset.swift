@@ -38,6 +38,29 @@ public struct LinearDataset: Sendable, Equatable {
         try self.init(channel: channel, features: batch.features, labels: labels, weights: batch.weights)
     }
 
+    /// `csv_weights=1`: the first feature column of a dense batch is each row's weight (the
+    /// CSV row is `label, weight, features…`); it becomes the batch's weights.
+    public static func weightsFromFirstColumn(_ batch: Batch, channel: String) throws(LinearLearnerError) -> Batch {
+        guard case .dense(let x) = batch.features else {
+            throw .malformed(channel: channel, reason: "csv_weights=1 takes the weight from the second CSV column; sparse rows have none")
+        }
+        guard x.columns >= 2 || x.rows == 0 else {
+            throw .malformed(channel: channel, reason: "csv_weights=1 needs a weight column and at least one feature after the label")
+        }
+        let d = x.columns - 1
+        var features = Matrix<Float>(rows: x.rows, columns: d)
+        var weights = [Float](repeating: 0, count: x.rows)
+        x.withUnsafeBufferPointer { src in
+            features.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<x.rows {
+                    weights[i] = src[i * x.columns]
+                    for j in 0..<d { dst[i * d + j] = src[i * x.columns + 1 + j] }
+                }
+            }
+        }
+        return Batch(features: .dense(features), labels: batch.labels, weights: weights)
+    }
+
     /// The dense features, or `nil` for sparse ones.
     public var dense: Matrix<Float>? {
         if case .dense(let x) = features { return x }

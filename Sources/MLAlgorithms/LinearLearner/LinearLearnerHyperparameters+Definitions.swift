@@ -35,6 +35,8 @@ extension LinearLearnerHyperparameters {
               summary: "Epochs without relative improvement before stopping (set above `epochs` to disable)."),
         .init("early_stopping_tolerance", .real(.positive), default: "0.001",
               summary: "Relative improvement (Δloss / best loss) that counts as improvement."),
+        .init("csv_weights", .integer(0...1), default: "0",
+              summary: "MLCore's opt-in, after XGBoost (SageMaker's Linear Learner has no sample weights): 1 = CSV rows are `label, weight, features…`."),
         .init("epochs", .integer(1...Int(Int32.max)), default: "15", summary: "Maximum passes over the data."),
         .init("f_beta", .real(.positive), default: "1.0",
               summary: "β of the F-beta selection criterion."),
@@ -45,9 +47,9 @@ extension LinearLearnerHyperparameters {
         .init("init_scale", .real(.positive), default: "0.07", summary: "Weights start uniform in [−init_scale, init_scale]."),
         .init("init_sigma", .real(.positive), default: "0.01", summary: "Weights start normal with this standard deviation."),
         .init("l1", .real(.nonNegative), default: "auto", allowsAuto: true,
-              summary: "L1 penalty, applied by a proximal step (`auto`: 0 with one model)."),
+              summary: "L1 penalty, applied by a proximal step (`auto`: 0 for model 0, the grid across models)."),
         .init("learning_rate", .real(.positive), default: "auto", allowsAuto: true,
-              summary: "Step size (`auto`: chosen by optimizer)."),
+              summary: "Step size (`auto`: chosen by optimizer for model 0, the grid across models)."),
         .init("loss", .choice(["auto", "logistic", "softmax_loss", "squared_loss", "absolute_loss", "hinge_loss",
                                "eps_insensitive_squared_loss", "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss"]),
               default: "auto",
@@ -90,6 +92,6 @@ extension LinearLearnerHyperparameters {
               summary: "Centre the label (`auto`: regression only)."),
         .init("use_bias", .boolean, default: "true", summary: "Learn a bias term."),
         .init("use_lr_scheduler", .boolean, default: "true", summary: "Reduce the learning rate on a schedule."),
-        .init("wd", .real(.nonNegative), default: "auto", allowsAuto: true, summary: "L2 penalty (`auto`: 0 with one model)."),
+        .init("wd", .real(.nonNegative), default: "auto", allowsAuto: true, summary: "L2 penalty (`auto`: 0 for model 0, the grid across models)."),
     ]
 }

@@ -57,6 +57,8 @@ public struct LinearLearnerSettings: Sendable, Equatable {
     public var selection: ModelSelection
     /// Rows of validation (or of the held-out part of train) used for selection and the threshold.
     public var calibrationSamples: Int
+    /// `csv_weights=1`: CSV rows carry a weight after the label.
+    public var csvWeights: Bool
 
     /// The `auto` learning rate per optimizer (chosen on the benchmark and scikit-learn comparison
     /// sets, with features normalized: docs/algorithms/linear-learner.md).
@@ -138,6 +140,7 @@ public struct LinearLearnerSettings: Sendable, Equatable {
             fBeta: v.word("binary_classifier_model_selection_criteria") == "f1" ? 1 : (v.real("f_beta") ?? 1),
             targetRecall: v.real("target_recall") ?? 0.8, targetPrecision: v.real("target_precision") ?? 0.8)
         calibrationSamples = v.integer("num_calibration_samples") ?? 10_000_000
+        csvWeights = v.integer("csv_weights") == 1
     }
 
     /// `num_models=auto`: as many as SageMaker's logs show it training.

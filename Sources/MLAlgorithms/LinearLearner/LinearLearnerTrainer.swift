@@ -56,6 +56,9 @@ public struct LinearLearnerTrainer: Sendable {
         public var finalMetrics: [MetricValue]
         /// Which of the models trained side by side was kept, and why.
         public var selection: Selection?
+        /// Streamed training: the most rows held in memory at once (shuffle buffer and the
+        /// reader's current batch).
+        public var streamPeakRows: Int?
         public var history: [EpochSummary] { state.history }
         /// The kept model's best epoch.
         public var bestEpoch: Int? { state.best.map { $0.epochs[selection?.model ?? 0] } }

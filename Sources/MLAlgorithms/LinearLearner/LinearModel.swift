@@ -45,6 +45,18 @@ public struct LinearModel: Sendable, Equatable {
         public var predictedLabel: Float?
     }
 
+    /// Predictions for every row of dense or sparse `features`.
+    public func predict(_ features: Features) throws -> [Prediction] {
+        switch features {
+        case .dense(let x): return try predict(x)
+        case .sparse(let x):
+            guard x.columns == layout.features else {
+                throw ShapeError.mismatch(operation: "LinearModel.predict", left: "\(x.columns) features", right: "the model's \(layout.features)")
+            }
+            return try predict(x.dense())
+        }
+    }
+
     /// Predictions for every row of `x` (raw features, `layout.features` columns).
     public func predict(_ x: Matrix<Float>) throws -> [Prediction] {
         let n = x.rows, d = layout.features, k = layout.outputs
