@@ -4,6 +4,7 @@ public enum BenchmarkRegistry {
         GEMMSuite(),
         CSVSuite(),
         LinearSuite(),
+        LinearSparseSuite(),
         ServeSuite(),
     ]
 

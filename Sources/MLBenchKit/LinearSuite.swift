@@ -7,7 +7,8 @@ import MLCore
 /// on the same NPY files and thread count.
 ///
 /// Timed: a whole `fit` from scratch (ours: the linear learner with default hyperparameters,
-/// `num_models=1`, early stopping on the validation channel), data already in memory.
+/// `num_models=1`, early stopping on the validation channel; then SageMaker's default
+/// `num_models=auto`, 32 models in one pass, as impl `mlcore-auto-models`), data already in memory.
 /// Checked before timing: our validation log-loss must beat predicting the base rate, and with
 /// peers it is compared with lbfgs's (the goal: within 0.1% in ≤ 0.4× its time).
 /// Also reported: rows/s per epoch, GFLOP/s of the mini-batch step and its share of the
@@ -91,6 +92,35 @@ public struct LinearSuite: BenchmarkSuite {
             results.append(result)
         }
 
+        // SageMaker's default, num_models=auto: 32 models side by side in one pass, the best kept
+        // on validation (accuracy, with its tuned threshold). Reported as impl "mlcore-auto-models"
+        // with the cost against one model and the chosen model's log-loss.
+        let automatic = try LinearLearnerHyperparameters(strings: ["predictor_type": "binary_classifier"])
+        func fitAutomatic() throws -> LinearLearnerTrainer.Result {
+            try LinearLearnerTrainer(hyperparameters: automatic, workers: context.threads, seed: seed).fit(train: train, validation: validation)
+        }
+        let checkedAutomatic = try fitAutomatic()
+        let automaticLoss = try validationLogLoss(checkedAutomatic)
+        guard automaticLoss < 0.9 * baseRate else {
+            throw BenchmarkError.wrongResult(workload: workload, detail: "num_models=auto: validation log-loss \(automaticLoss) is no better than the base rate's")
+        }
+        var lastAutomatic = checkedAutomatic
+        let automaticTiming = try context.measure { lastAutomatic = try fitAutomatic() }
+        guard lastAutomatic.model == checkedAutomatic.model else {
+            throw BenchmarkError.wrongResult(workload: workload, detail: "num_models=auto: a rerun trained a different model")
+        }
+        var automaticResult = context.result(workload: workload, timing: automaticTiming, metrics: [
+            "validation_logloss": automaticLoss,
+            "validation_accuracy": metric(lastAutomatic, "binary_classification_accuracy") ?? .nan,
+            "models": Double(lastAutomatic.state.layout.models),
+            "selected_model": Double(lastAutomatic.selection?.model ?? -1),
+            "epochs": Double(lastAutomatic.history.count),
+            "time_vs_one_model": automaticTiming.median / (medians[context.threads] ?? .nan),
+            "logloss_vs_one_model_percent": (automaticLoss - logLoss) / logLoss * 100,
+        ])
+        automaticResult.impl = "mlcore-auto-models"
+        results.append(automaticResult)
+
         if context.options.peers {
             let peer = context.runPeer("scikit-learn") { () throws(PeerError) in
                 try context.peers.runScript("linear/sklearn_logistic.py", arguments: [
@@ -107,6 +137,8 @@ public struct LinearSuite: BenchmarkSuite {
                 }
                 // How far our log-loss is from the peer's, in percent (the goal for lbfgs: ≤ 0.1).
                 result.metrics["mlcore_logloss_excess_percent"] = (logLoss - peerLoss) / peerLoss * 100
+                result.metrics["mlcore_auto_models_logloss_excess_percent"] = (automaticLoss - peerLoss) / peerLoss * 100
+                result.metrics["mlcore_auto_models_time_ratio"] = automaticTiming.median / result.medianSeconds
                 results.append(result)
             }
         }

@@ -45,7 +45,7 @@ struct TrainCommandTests {
         (#"{"predictor_type": "binary_classifier", "epochs": "0"}"#, nil, "epochs"),
         (#"{"predictor_type": "binary_classifier", "mini_batch_siz": "10"}"#, nil, "mini_batch_size"),
         (#"{"epochs": "3"}"#, nil, "predictor_type"),
-        (#"{"predictor_type": "binary_classifier", "loss": "hinge_loss"}"#, nil, "not supported yet"),
+        (#"{"predictor_type": "binary_classifier", "loss": "huber_loss"}"#, nil, "trains with auto, logistic, hinge_loss"),
         (nil, #"{"train": {"ContentType": "text/csv"}, "extra": {"ContentType": "text/csv"}}"#, "'extra'"),
         (nil, #"{"validation": {"ContentType": "text/csv"}}"#, "train channel is required"),
         (nil, #"{"train": {"ContentType": "application/json"}}"#, "is not one this algorithm reads"),

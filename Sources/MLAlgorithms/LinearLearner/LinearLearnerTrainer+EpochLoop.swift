@@ -59,6 +59,10 @@ extension LinearLearnerTrainer {
         var meanGradient: [Float]
         /// Sparse data: the rows of `W` the previous step's gradient touched.
         var previousTouched: [Int] = []
+        /// Sparse data: per feature, the last shard (numbered per worker) that touched it, to
+        /// list a shard's features once each without sorting or hashing.
+        var stamps: [Int] = []
+        var shardNumber = 0
         /// The scaler's statistics as Float, set on the first shard.
         var featureMean: [Float] = []
         var featureScale: [Float] = []
@@ -232,6 +236,7 @@ extension LinearLearnerTrainer {
             -> (stop: Bool, losses: [Double], weight: Double) {
             let mine = shards.shards(forRank: comm.rank, of: comm.size)
             let k = layout.columns
+            if stamps.isEmpty { stamps = [Int](repeating: -1, count: layout.features) }
             var local: [Double] = []
             for s in mine {
                 let rows = shards.rows(ofShard: s)
@@ -241,7 +246,13 @@ extension LinearLearnerTrainer {
                 let weight = try objective.accumulate(
                     sparse: shardSparse, labels: Array(shardLabels[0..<m]), weights: Array(shardWeights[0..<m]),
                     parameters: state.parameters, layout: layout, gradient: &gradient, scratch: &scores, modelLosses: &modelLosses)
-                let touched = Array(Set(shardSparse.columnIndices)).sorted()
+                // Each feature once, in first-appearance order (the sums below do not depend on it).
+                shardNumber += 1
+                var touched: [Int32] = []
+                for j in shardSparse.columnIndices where stamps[Int(j)] != shardNumber {
+                    stamps[Int(j)] = shardNumber
+                    touched.append(j)
+                }
                 local.append(contentsOf: modelLosses)
                 local.append(weight)
                 local.append(stopSignal(first: s == mine.lowerBound))
@@ -273,7 +284,10 @@ extension LinearLearnerTrainer {
                     let indices = at + models + 3, values = indices + count
                     for t in 0..<count {
                         let row = Int(part[indices + t]), base = row * k
-                        if sparseSums[base] == 0 && sparseSums[base + k - 1] == 0 { touchedRows.append(row) }
+                        if stamps[row] != -2 {
+                            stamps[row] = -2  // listed for this step; reset below
+                            touchedRows.append(row)
+                        }
                         for c in 0..<k { sparseSums[base + c] += part[values + t * k + c] }
                     }
                     let bias = values + count * k
@@ -285,7 +299,7 @@ extension LinearLearnerTrainer {
             for row in previousTouched {
                 for c in 0..<k { meanGradient[row * k + c] = 0 }
             }
-            let unique = Array(Set(touchedRows))
+            let unique = touchedRows
             previousTouched = unique
             if weight > 0 {
                 for row in unique {
@@ -295,6 +309,7 @@ extension LinearLearnerTrainer {
             }
             for row in touchedRows {
                 for c in 0..<k { sparseSums[row * k + c] = 0 }
+                stamps[row] = -1
             }
             for c in 0..<k { sparseSums[layout.biasOffset + c] = 0 }
             return (stop, losses, weight)
