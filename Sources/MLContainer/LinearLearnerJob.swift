@@ -237,7 +237,8 @@ extension LinearLearnerJob {
     /// The memory the train channel may take before it is streamed: `MLC_MEMORY_BUDGET_MB`, else
     /// half of physical memory.
     static func memoryBudget(_ environment: [String: String]) -> (bytes: Int, explicit: Bool) {
-        if let text = environment["MLC_MEMORY_BUDGET_MB"], let mb = Int(text), mb > 0 { return (mb << 20, true) }
+        // 0 streams every File-mode channel (and every Pipe channel).
+        if let text = environment["MLC_MEMORY_BUDGET_MB"], let mb = Int(text), mb >= 0 { return (mb << 20, true) }
         return (Int(ProcessInfo.processInfo.physicalMemory / 2), false)
     }
 }

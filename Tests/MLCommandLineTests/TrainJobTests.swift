@@ -105,6 +105,26 @@ struct TrainJobTests {
         #expect(FileManager.default.fileExists(atPath: tree + "/model/model.safetensors"))
     }
 
+    @Test("a train channel over MLC_MEMORY_BUDGET_MB is streamed through the shuffle buffer, as the real process runs it")
+    func streamedTrainChannel() throws {
+        let root = try trainingTree(channels: csvChannels)
+        defer { root.remove() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["MLC_MEMORY_BUDGET_MB"] = "0"
+        environment["MLC_SHUFFLE_BUFFER_ROWS"] = "100"
+        let run = try runProcess(try builtProduct("mlc"), ["train", "--algorithm", "linear-learner", "--root", root.path, "--workers", "2"],
+                                 environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("Streaming the train channel (0 MiB, memory budget 0 MiB, shuffle buffer 100 rows)") })
+        // The reader hands over the whole small file at once: buffer plus that batch, never more than the channel.
+        let held = try #require(lines.first { $0.hasPrefix("Streamed training held at most ") })
+        #expect(held == "Streamed training held at most 455 rows in memory")
+        let accuracy = captures(lines, /#quality_metric: host=algo-1, validation binary_classification_accuracy <score>=(.*)/)
+        #expect((accuracy.last.flatMap(Double.init) ?? 0) >= 0.93, "\(accuracy)")
+        #expect(FileManager.default.fileExists(atPath: root.path + "/model/model.safetensors"))
+    }
+
     @Test("a checkpoint after every epoch (the newest two kept); a second run resumes the finished state and writes the same model")
     func checkpoints() throws {
         let root = try trainingTree(channels: csvChannels)

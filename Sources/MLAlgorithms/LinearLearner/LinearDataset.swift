@@ -114,17 +114,23 @@ public struct LinearDataset: Sendable, Equatable {
         let objective = settings.objective
         let y = labels, w = weights, name = channel
         // Dense rows are scanned as one row-major buffer; sparse rows as their stored values.
-        let storage: [Float], offsets: [Int]?
+        let offsets: [Int]?, columnIndices: [Int32]
         switch features {
-        case .dense(let x): storage = x.elements; offsets = nil
-        case .sparse(let x): storage = x.values; offsets = x.rowOffsets
+        case .dense: offsets = nil; columnIndices = []
+        case .sparse(let x): offsets = x.rowOffsets; columnIndices = x.columnIndices
         }
-        let columnIndices: [Int32] = { if case .sparse(let x) = features { return x.columnIndices } else { return [] } }()
+        let features = self.features
+        @Sendable func withStorage<R>(_ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+            switch features {
+            case .dense(let x): x.withUnsafeBufferPointer(body)
+            case .sparse(let x): x.withUnsafeBuffers { _, _, values in body(values) }
+            }
+        }
         // The first problem per block, then the earliest block's: deterministic.
         let problem: LinearLearnerError? = DeterministicReduction.reduce(
             count: rows, blockSize: 4096, threads: threads, identity: nil,
             map: { range -> LinearLearnerError? in
-                storage.withUnsafeBufferPointer { p in
+                withStorage { p in
                     let lo = offsets?[range.lowerBound] ?? range.lowerBound * d, hi = offsets?[range.upperBound] ?? range.upperBound * d
                     // NaN and ±∞ are the floats whose exponent bits are all ones: one branch-free
                     // integer max over the block vectorizes (a float sum would not: its order is

@@ -70,7 +70,7 @@ public struct LinearLearnerSettings: Sendable, Equatable {
         }
     }
 
-    /// Resolves `hyperparameters` for dense data (the only kind part 1 reads).
+    /// Resolves `hyperparameters` (for sparse data the scaler leaves out centring).
     public init(_ hyperparameters: LinearLearnerHyperparameters) {
         let v = hyperparameters.values
         predictorType = hyperparameters.predictorType
@@ -111,7 +111,7 @@ public struct LinearLearnerSettings: Sendable, Equatable {
 
         let regression = predictorType == .regressor
         normalizeData = v.boolean("normalize_data") ?? true
-        // `auto`: dense data is centred (all data is dense in part 1).
+        // `auto`: dense data is centred; sparse data never is (LinearScaler.fit(sparseSample:)).
         unbiasData = v.boolean("unbias_data") ?? true
         // Labels are only ever scaled for regression, whatever the flags say (SageMaker ignores them
         // for classification).
@@ -120,7 +120,7 @@ public struct LinearLearnerSettings: Sendable, Equatable {
 
         switch v["positive_example_weight_mult"] {
         case .word("balanced")?: positiveWeight = .balanced
-        // `auto` would let part 2's model search pick the weight; with one model it is 1.
+        // `auto`: 1 in every model (the models vary the learning rate, `wd` and `l1` only).
         case .real(let x)?: positiveWeight = .value(x)
         case .integer(let x)?: positiveWeight = .value(Double(x))
         default: positiveWeight = .value(1)

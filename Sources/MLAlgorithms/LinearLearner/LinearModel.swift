@@ -4,7 +4,8 @@ import MLCore
 /// A trained linear learner in raw-feature space: what `train` saves and `serve` loads.
 ///
 /// Prediction follows §4.1 "Inference": binary → `score` = σ(s) and `predicted_label` =
-/// 1 when `score > threshold` (default 0.5, tuned by part 2's threshold calibration);
+/// 1 when `score > threshold` (default 0.5, or 0 on a hinge model's raw score; tuned on the
+/// calibration rows for `binary_classifier_model_selection_criteria`);
 /// multiclass → `score` = softmax over classes and `predicted_label` = the arg-max (ties go
 /// to the lower class); regression → `score` = s, no label.
 public struct LinearModel: Sendable, Equatable {
