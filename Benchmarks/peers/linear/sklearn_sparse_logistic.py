@@ -22,16 +22,8 @@ import sys
 import time
 import warnings
 
-
-def peak_rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
+# The script's own directory is on sys.path: share the dense peer's RSS probe.
+from sklearn_logistic import peak_rss_mb
 
 
 def main() -> int:
