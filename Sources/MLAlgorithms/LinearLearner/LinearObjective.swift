@@ -145,8 +145,7 @@ public enum LinearObjective: Sendable, Equatable, Hashable {
             let r = s - y
             return abs(r) <= delta ? (r * r / 2, r) : (delta * (abs(r) - delta / 2), r > 0 ? delta : -delta)
         case .softmax:
-            // invariant: callers route softmax through its own K-column branch
-            fatalError("lossAndSlope is for one-output objectives")
+            fatalError("lossAndSlope is for one-output objectives")  // invariant: callers route softmax through its own K-column branch
         }
     }
 

@@ -266,12 +266,11 @@ extension LinearLearnerTrainer {
                 for i in 0..<rows { x.appendRow(indices: indices[i], values: values[i]) }
                 features = .sparse(x)
             } else {
-                // invariant: dense holds count × columns values, rows ≤ count
-                features = .dense(try! Matrix(rows: rows, columns: columns, elements: Array(dense[0..<(rows * columns)])))
+                let elements = Array(dense[0..<(rows * columns)])
+                features = .dense(try! Matrix(rows: rows, columns: columns, elements: elements))  // invariant: rows × columns values by construction
             }
-            // invariant: labels and weights have one entry per row, so the shapes agree
-            return try! LinearDataset(channel: channel, features: features, labels: Array(labels[0..<rows]),
-                                      weights: weights.map { Array($0[0..<rows]) })
+            let rowLabels = Array(labels[0..<rows]), rowWeights = weights.map { Array($0[0..<rows]) }
+            return try! LinearDataset(channel: channel, features: features, labels: rowLabels, weights: rowWeights)  // invariant: one label and weight per row
         }
     }
 }
