@@ -10,10 +10,7 @@ enum LinearEvaluation {
     /// Raw scores `X·W + b` (before the sigmoid or softmax), rows × outputs.
     static func scores(model: LinearModel, features: Features) throws -> Matrix<Float> {
         var out = Matrix<Float>(rows: features.rows, columns: model.layout.outputs)
-        switch features {
-        case .dense(let x): try model.layout.scores(x, parameters: model.parameters, into: &out)
-        case .sparse(let x): model.layout.scores(x, parameters: model.parameters, into: &out)
-        }
+        try model.layout.scores(features, parameters: model.parameters, into: &out)
         return out
     }
 

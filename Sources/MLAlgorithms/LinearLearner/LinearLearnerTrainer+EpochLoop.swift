@@ -362,15 +362,11 @@ extension LinearLearnerTrainer {
             }
             state.diverged[m] = true
             zeroModel(m, in: &state.parameters)
-            for j in 0..<layout.count where modelOf(parameter: j) == m { state.averaged[j] = 0 }
+            zeroModel(m, in: &state.averaged)
             if comm.rank == 0 {
                 events(.note("Model \(m) diverged in epoch \(state.epoch), mini-batch \(state.batch) (\(reason)); "
                              + "it is left out, \(state.diverged.filter { !$0 }.count) models remain"))
             }
-        }
-
-        @inline(__always) func modelOf(parameter j: Int) -> Int {
-            j >= layout.biasOffset ? layout.model(ofColumn: j - layout.biasOffset) : layout.model(ofColumn: j % layout.columns)
         }
 
         func zeroModel<T: BLASScalar>(_ m: Int, in values: inout [T]) {
@@ -522,12 +518,7 @@ extension LinearLearnerTrainer {
             let blocks = MicroShards(rows: features.rows, shardRows: 4096)
             let mine = blocks.rows(forRank: comm.rank, of: comm.size)
             var local = Matrix<Float>(rows: mine.count, columns: layout.columns)
-            if !mine.isEmpty {
-                switch features {
-                case .dense(let x): try layout.scores(x.rows(mine), parameters: parameters, into: &local)
-                case .sparse(let x): layout.scores(x.rows(mine), parameters: parameters, into: &local)
-                }
-            }
+            if !mine.isEmpty { try layout.scores(features.rows(mine), parameters: parameters, into: &local) }
             let all = try comm.allGather(local.elements)
             return try Matrix(rows: features.rows, columns: layout.columns, elements: all.flatMap { $0 })
         }

@@ -239,10 +239,7 @@ public struct LinearLearnerTrainer: Sendable {
                              calibrationSource: "none", calibrationRows: 0)
         }
         var all = Matrix<Float>(rows: 0, columns: 0)
-        switch data.features {
-        case .dense(let x): try layout.scores(x, parameters: raw, into: &all)
-        case .sparse(let x): layout.scores(x, parameters: raw, into: &all)
-        }
+        try layout.scores(data.features, parameters: raw, into: &all)
         var values = [Double?](repeating: nil, count: layout.models)
         var thresholds = [Float](repeating: fallback, count: layout.models)
         let tune = settings.predictorType == .binaryClassifier && settings.selection.criterion != .lossFunction

@@ -46,27 +46,19 @@ public struct LinearModel: Sendable, Equatable {
         public var predictedLabel: Float?
     }
 
-    /// Predictions for every row of dense or sparse `features`.
-    public func predict(_ features: Features) throws -> [Prediction] {
-        switch features {
-        case .dense(let x): return try predict(x)
-        case .sparse(let x):
-            guard x.columns == layout.features else {
-                throw ShapeError.mismatch(operation: "LinearModel.predict", left: "\(x.columns) features", right: "the model's \(layout.features)")
-            }
-            return try predict(x.dense())
-        }
-    }
-
     /// Predictions for every row of `x` (raw features, `layout.features` columns).
-    public func predict(_ x: Matrix<Float>) throws -> [Prediction] {
-        let n = x.rows, d = layout.features, k = layout.outputs
-        guard x.columns == d else {
-            throw ShapeError.mismatch(operation: "LinearModel.predict", left: "\(x.columns) features", right: "the model's \(d)")
+    public func predict(_ x: Matrix<Float>) throws -> [Prediction] { try predict(.dense(x)) }
+
+    /// Predictions for every row of dense or sparse `features`.
+    /// Sparse rows are scored through their non-zeros, never made dense.
+    public func predict(_ features: Features) throws -> [Prediction] {
+        let n = features.rows, d = layout.features
+        guard features.columns == d else {
+            throw ShapeError.mismatch(operation: "LinearModel.predict", left: "\(features.columns) features", right: "the model's \(d)")
         }
         if n == 0 { return [] }
-        var scores = Matrix<Float>(rows: n, columns: k)
-        try layout.scores(x, parameters: parameters, into: &scores)
+        var scores = Matrix<Float>(rows: n, columns: layout.outputs)
+        try layout.scores(features, parameters: parameters, into: &scores)
         let labels = Self.labels(fromScores: scores, threshold: threshold, probabilities: scoresAreProbabilities)
         return (0..<n).map { i in
             switch predictorType {

@@ -86,6 +86,14 @@ public struct LinearParameterLayout: Sendable, Equatable {
         }
     }
 
+    /// The scores of dense or sparse rows (the two methods below and above).
+    public func scores(_ features: Features, parameters: [Float], into scores: inout Matrix<Float>) throws {
+        switch features {
+        case .dense(let x): try self.scores(x, parameters: parameters, into: &scores)
+        case .sparse(let x): self.scores(x, parameters: parameters, into: &scores)
+        }
+    }
+
     /// The same scores for CSR rows: each row's non-zeros times the matching rows of `W`.
     public func scores<T: BLASScalar>(_ x: SparseMatrix<T>, parameters: [T], into scores: inout Matrix<T>, includeBias: Bool = true) {
         let n = x.rows, k = columns

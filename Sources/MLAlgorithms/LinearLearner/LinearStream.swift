@@ -130,7 +130,7 @@ extension LinearLearnerTrainer {
                 }
                 // invariant: set just above when it was nil or used up
                 let block = pending!
-                if buffer == nil { buffer = RowBuffer(like: block) }
+                if buffer == nil { buffer = RowBuffer(columns: block.columns, sparse: block.isSparse, weighted: block.weights != nil) }
                 let take = min(rows - buffer!.count, block.rows - pendingRow)
                 try buffer!.append(block, rows: pendingRow..<(pendingRow + take))
                 pendingRow += take
@@ -143,15 +143,12 @@ extension LinearLearnerTrainer {
             try fill(upTo: stream.bufferRows)
             guard var buffer, buffer.count > 0 else { return nil }
             self.buffer = nil  // uniquely referenced while taken from
-            var taken: [Int] = []
-            taken.reserveCapacity(batchRows)
-            var out = RowBuffer(like: buffer)
+            var out = RowBuffer(columns: buffer.columns, sparse: buffer.sparse, weighted: buffer.weights != nil)
             for _ in 0..<batchRows {
                 guard buffer.count > 0 else { break }
                 let j = shuffle ? Int(random.next() % UInt64(buffer.count)) : 0
-                try out.appendRow(from: buffer, row: j)
+                out.appendRow(from: buffer, row: j)
                 buffer.removeRow(j, keepingOrder: !shuffle)
-                taken.append(j)
             }
             self.buffer = buffer
             nextIndex += 1
@@ -169,16 +166,10 @@ extension LinearLearnerTrainer {
         var labels: [Float] = []
         var weights: [Float]?
 
-        init(like data: LinearDataset) {
-            columns = data.columns
-            sparse = data.isSparse
-            weights = data.weights == nil ? nil : []
-        }
-
-        init(like other: RowBuffer) {
-            columns = other.columns
-            sparse = other.sparse
-            weights = other.weights == nil ? nil : []
+        init(columns: Int, sparse: Bool, weighted: Bool) {
+            self.columns = columns
+            self.sparse = sparse
+            weights = weighted ? [] : nil
         }
 
         var count: Int { labels.count }
@@ -206,7 +197,7 @@ extension LinearLearnerTrainer {
             if let w = data.weights { weights?.append(contentsOf: w[rows]) }
         }
 
-        mutating func appendRow(from other: RowBuffer, row j: Int) throws {
+        mutating func appendRow(from other: RowBuffer, row j: Int) {
             if sparse {
                 indices.append(other.indices[j])
                 values.append(other.values[j])

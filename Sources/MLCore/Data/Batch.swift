@@ -16,6 +16,14 @@ public enum Features: Sendable, Equatable {
         case .sparse(let s): s.columns
         }
     }
+
+    /// The rows `range`, in the same form.
+    public func rows(_ range: Range<Int>) -> Features {
+        switch self {
+        case .dense(let m): .dense(m.rows(range))
+        case .sparse(let s): .sparse(s.rows(range))
+        }
+    }
 }
 
 /// A batch of records as a ``DataSource`` produces them.
