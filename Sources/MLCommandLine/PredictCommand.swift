@@ -34,7 +34,7 @@ public struct PredictCommand: ParsableCommand {
     public var accept: String?
 
     @Option(help: "The algorithm (default: the model's model.json, else MLC_ALGORITHM).")
-    public var algorithm: FitCommand.Algorithm?
+    public var algorithm: ContainerAlgorithm?
 
     @Option(help: "The largest request, in MB (SageMaker's MaxPayloadInMB).")
     public var maxPayloadMb = 6

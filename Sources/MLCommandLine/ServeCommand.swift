@@ -25,7 +25,7 @@ public struct ServeCommand: ParsableCommand {
             """)
 
     @Option(help: "The algorithm (default: the MLC_ALGORITHM environment variable).")
-    public var algorithm: FitCommand.Algorithm?
+    public var algorithm: ContainerAlgorithm?
 
     @Option(help: ArgumentHelp("The SageMaker root directory (default: SAGEMAKER_BASE_DIR, else /opt/ml).", valueName: "path"))
     public var root: String?
@@ -72,8 +72,8 @@ struct ServeRun {
     /// model directory. They fail at once with the reason, before the port is bound.
     func makeServer() throws(ContainerError) -> InferenceServer {
         let name = command.algorithm?.rawValue ?? environment["MLC_ALGORITHM"] ?? ""
-        guard FitCommand.Algorithm(rawValue: name) != nil else {
-            let known = FitCommand.Algorithm.allCases.map(\.rawValue).joined(separator: ", ")
+        guard ContainerAlgorithm(rawValue: name) != nil else {
+            let known = ContainerAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
             throw .client("no known algorithm chosen (--algorithm or MLC_ALGORITHM = '\(name)'); known: \(known)")
         }
         let workers = command.workers ?? ComputeContext.defaultThreadCount(environment: environment)

@@ -18,7 +18,7 @@ public struct ValidateCommand: ParsableCommand {
             """)
 
     @Option(help: "The algorithm (default: the MLC_ALGORITHM environment variable).")
-    public var algorithm: FitCommand.Algorithm?
+    public var algorithm: ContainerAlgorithm?
 
     @Option(help: ArgumentHelp("The SageMaker root directory (default: SAGEMAKER_BASE_DIR, else /opt/ml).", valueName: "path"))
     public var root: String?

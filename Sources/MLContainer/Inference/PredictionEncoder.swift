@@ -28,10 +28,12 @@ public struct PredictionField {
 /// RecordIO-protobuf (one `Record` per row, each field a float32 tensor in `label`, `features`
 /// empty). Appends to `out`, which callers reuse, so a one-row response allocates nothing else.
 public enum PredictionEncoder {
-    public static func encode(rows: Int, fields: [PredictionField], as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure) {
+    /// `listKey` names the JSON response's list: `predictions`, except PCA's `projections` (reference §4.2).
+    public static func encode(rows: Int, fields: [PredictionField], as format: ResponseFormat, into out: inout [UInt8],
+                              listKey: String = "predictions") throws(InvocationFailure) {
         switch format {
         case .json:
-            append("{\"predictions\": [", to: &out)
+            append("{\"\(listKey)\": [", to: &out)
             for i in 0..<rows {
                 if i > 0 { append(", ", to: &out) }
                 object(row: i, fields: fields, into: &out)
