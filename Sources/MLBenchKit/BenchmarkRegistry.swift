@@ -5,6 +5,8 @@ public enum BenchmarkRegistry {
         CSVSuite(),
         LinearSuite(),
         LinearSparseSuite(),
+        PCASuite(),
+        KMeansSuite(),
         ServeSuite(),
     ]
 

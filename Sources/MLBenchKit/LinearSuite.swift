@@ -44,7 +44,7 @@ public struct LinearSuite: BenchmarkSuite {
             channel: "validation", features: try NPYReader<Float>.readMatrix(path: directory + "/validation_x.npy"),
             labels: try NPYReader<Float>.readVector(path: directory + "/validation_y.npy"))
 
-        let peak = try singleThreadPeakGFLOPS()
+        let peak = try MachinePeak.singleThreadSGEMM(workload: workload)
         let hyperparameters = try LinearLearnerHyperparameters(strings: Self.hyperparameters)
         func fit(workers: Int) throws -> LinearLearnerTrainer.Result {
             try LinearLearnerTrainer(hyperparameters: hyperparameters, workers: workers, seed: seed).fit(train: train, validation: validation)
@@ -154,24 +154,5 @@ public struct LinearSuite: BenchmarkSuite {
             throw BenchmarkError.wrongResult(workload: workload, detail: "no validation log-loss in the final metrics")
         }
         return value
-    }
-
-    /// One thread's SGEMM rate on a 1024³ product (best of 3): the yardstick for the step's share
-    /// of the machine's peak.
-    func singleThreadPeakGFLOPS() throws -> Double {
-        _ = BLASThreads.apply(.singleThreaded)
-        let n = 1024
-        let a = Matrix<Float>(rows: n, columns: n, repeating: 0.5)
-        var c = Matrix<Float>(rows: n, columns: n)
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let t0 = MonotonicClock.now()
-            try BLAS.gemm(a, a, into: &c)
-            best = min(best, MonotonicClock.now() - t0)
-        }
-        guard c[0, 0] == Float(n) * 0.25 else {
-            throw BenchmarkError.wrongResult(workload: workload, detail: "peak sgemm computed \(c[0, 0])")
-        }
-        return 2 * Double(n * n * n) / best / 1e9
     }
 }

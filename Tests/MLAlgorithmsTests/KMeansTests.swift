@@ -112,7 +112,8 @@ struct KMeansTests {
         let initial = try NPYReader<Float>.readMatrix(path: base.appendingPathComponent("kmeans_blobs_init.npy").path)
         let reference = try JSONDecoder().decode(LloydReference.self, from: Data(contentsOf: base.appendingPathComponent("kmeans_lloyd_reference.json")))
         for run in reference.runs {
-            let result = try KMeansLloyd.run(x, initial: initial, maxIterations: run.max_iter, tolerance: .centreShift(0), workers: 2)
+          for method in [KMeansLloyd.Method.plain, .bounded] {
+            let result = try KMeansLloyd.run(x, initial: initial, maxIterations: run.max_iter, tolerance: .centreShift(0), workers: 2, method: method)
             #expect(result.iterations == run.n_iter, "max_iter \(run.max_iter)")
             #expect(abs(result.inertia - run.inertia) / run.inertia < 1e-4, "max_iter \(run.max_iter): \(result.inertia) vs \(run.inertia)")
             #expect(result.labels == run.labels, "max_iter \(run.max_iter)")
@@ -122,7 +123,23 @@ struct KMeansTests {
                     #expect(abs(Double(result.centres[c, j]) - expected) <= 1e-4 * max(1, abs(expected)), "max_iter \(run.max_iter) centre \(c)")
                 }
             }
+          }
         }
+    }
+
+    @Test("Hamerly's bounds give plain Lloyd's iterates: the same labels and iterations, inertia within 1e-6, far fewer rows measured",
+          arguments: [2, 16, 60])
+    func boundedEqualsPlain(k: Int) throws {
+        let x = blobRows(rows: 40000, features: 7, blobs: 20, seed: UInt64(k))
+        let initial = x.rows(0..<k)  // rows drawn at random: some centres start in the same blob
+        let plain = try KMeansLloyd.run(x, initial: initial, maxIterations: 25, method: .plain)
+        let bounded = try KMeansLloyd.run(x, initial: initial, maxIterations: 25, workers: 2, method: .bounded)
+        #expect(bounded.iterations == plain.iterations)
+        #expect(bounded.labels == plain.labels)
+        #expect(abs(bounded.inertia - plain.inertia) <= 1e-6 * plain.inertia)
+        for c in 0..<k { for j in 0..<7 { #expect(abs(bounded.centres[c, j] - plain.centres[c, j]) <= 1e-4 * max(1, abs(plain.centres[c, j]))) } }
+        if k > 2 { #expect(bounded.measuredRows < plain.measuredRows / 2, "\(bounded.measuredRows) of \(plain.measuredRows)") }
+        #expect(try KMeansLloyd.run(x, initial: initial, maxIterations: 25, workers: 3, method: .bounded) == bounded)
     }
 
     @Test("Lloyd: the same bits for 1, 2 and 3 workers; weights count as repeated rows")

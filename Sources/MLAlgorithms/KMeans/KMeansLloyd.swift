@@ -27,18 +27,38 @@ public enum KMeansLloyd {
         public var iterations: Int
         /// The closest final centre of each row.
         public var labels: [Int32]
+        /// Rows measured against every centre (by the GEMM kernel), over all iterations: n per
+        /// iteration for the plain method, far fewer with bounds. Not part of the result's equality.
+        public var measuredRows: Int = 0
+
+        public static func == (a: Result, b: Result) -> Bool {
+            a.centres == b.centres && a.inertia == b.inertia && a.iterations == b.iterations && a.labels == b.labels
+        }
     }
 
     /// Rows of a micro-shard.
     public static let shardRows = 8192
 
+    /// How each iteration finds every row's closest centre.
+    public enum Method: Sendable, Equatable {
+        /// ``bounded`` when the tolerance is a centre shift and k ≥ 2, else ``plain``.
+        case automatic
+        /// Every row against every centre, every iteration (the GEMM kernel).
+        case plain
+        /// Hamerly's bounds skip the rows whose closest centre cannot have changed (`KMeansLloyd+Bounds.swift`).
+        case bounded
+    }
+
     /// Runs Lloyd from `initial` (k × d) on `x`; `weights` (one per row) default to 1.
     public static func run(_ x: Matrix<Float>, weights: [Float]? = nil, initial: Matrix<Float>, maxIterations: Int,
-                           tolerance: Tolerance = .centreShift(0), workers: Int = 1) throws -> Result {
+                           tolerance: Tolerance = .centreShift(0), workers: Int = 1, method: Method = .automatic) throws -> Result {
         let n = x.rows, d = x.columns, k = initial.rows
         guard initial.columns == d else { throw UnsupervisedDataError.featureCount(channel: "initial centres", expected: d, found: initial.columns) }
         guard n >= k else {
             throw UnsupervisedDataError.tooFewRows(channel: "train", rows: n, parameter: "k", value: k, rule: "at least k rows")
+        }
+        if case .centreShift(let tol) = tolerance, k >= 2, method != .plain {
+            return try runBounded(x, weights: weights, initial: initial, maxIterations: maxIterations, tolerance: tol, workers: workers)
         }
         let shards = MicroShards(rows: n, shardRows: shardRows)
         let width = KMeansAccumulator.width(k: k, d: d)
@@ -121,7 +141,7 @@ public enum KMeansLloyd {
         let totals = try estep(centres)
         // invariant: k × d elements
         let matrix = try! Matrix(rows: k, columns: d, elements: centres) // invariant: see above
-        return Result(centres: matrix, inertia: totals[width - 1], iterations: iterations, labels: labels)
+        return Result(centres: matrix, inertia: totals[width - 1], iterations: iterations, labels: labels, measuredRows: n * (iterations + 1))
     }
 
     /// Centres with no weight take the rows farthest from their own centres (scikit-learn's

@@ -20,48 +20,50 @@ public struct PCAScatter: Sendable, Equatable {
         self.scatter = scatter
     }
 
-    /// The summary of `rows` rows of `d` values at `x` (row-major): mean in Double, the rows
-    /// centred by it in `T`, then `syrk` (`T`'s precision, one thread), widened to Double.
+    /// The summary of `rows` rows of `d` values at `x` (row-major), or `nil` when a value is not
+    /// finite (the caller finds and names it). Column sums by `gemv` give the shard's mean; the
+    /// rows centred by it (in `T`) go through `syrk` (one thread); both widen to Double.
     /// `scratch` is reused across calls.
-    static func of<T: BLASScalar>(rows: Int, features d: Int, x: UnsafePointer<T>, scratch: inout [T]) -> PCAScatter {
-        var sum = [Double](repeating: 0, count: d)
-        for i in 0..<rows {
-            let row = x + i * d
-            for j in 0..<d { sum[j] += Double(row[j]) }
-        }
+    static func of<T: BLASScalar>(rows: Int, features d: Int, x: UnsafePointer<T>, scratch: inout [T]) -> PCAScatter? {
+        let need = rows * d + d * d + rows + 2 * d
+        if scratch.count < need { scratch = [T](repeating: 0, count: need) }
         let n = Double(rows)
-        let shift = sum.map { T($0 / n) }
-        if scratch.count < rows * d + d * d { scratch = [T](repeating: 0, count: rows * d + d * d) }
-        // The centred values as T actually holds them: their own sum is not exactly zero, and that
-        // residual r corrects the scatter (Σ(y)(y)ᵀ − r·rᵀ/n is the scatter about the true mean).
-        var residual = [Double](repeating: 0, count: d)
-        scratch.withUnsafeMutableBufferPointer { buffer in
+        var mean = [Double](repeating: 0, count: d)
+        var scatter = [Double](repeating: 0, count: d * d)
+        let finite: Bool = scratch.withUnsafeMutableBufferPointer { buffer in
             // invariant: scratch was sized above, so it is non-empty
-            let y = buffer.baseAddress!, c = y + rows * d
+            let y = buffer.baseAddress!, c = y + rows * d, ones = c + d * d, sums = ones + rows, residual = sums + d
+            for i in 0..<rows { ones[i] = 1 }
+            // invariant (all BLAS calls here): positive sizes within Int32 (feature_dim ≤ 32768, shards are small)
+            try! BLAS.gemv(transpose: .transpose, m: rows, n: d, alpha: 1, a: x, lda: d, x: ones, beta: 0, y: sums) // invariant: see above
+            for j in 0..<d where !sums[j].isFinite { return false }
+            for j in 0..<d { sums[j] /= T(rows) }
+            // The centred values as T holds them: their own sum r is not exactly zero, and it
+            // corrects the scatter (Σyyᵀ − r·rᵀ/n is the scatter about the true mean).
+            for j in 0..<d { residual[j] = 0 }
             for i in 0..<rows {
                 let row = x + i * d, out = y + i * d
                 for j in 0..<d {
-                    out[j] = row[j] - shift[j]
-                    residual[j] += Double(out[j])
+                    let v = row[j] - sums[j]
+                    out[j] = v
+                    residual[j] += v
                 }
             }
-            // invariant: sizes are positive and within Int32 (feature_dim ≤ 32768, shards are small)
             try! BLAS.syrk(upper: true, transpose: .transpose, n: d, k: rows, alpha: 1, a: y, lda: d, beta: 0, c: c, ldc: d) // invariant: see above
-        }
-        var scatter = [Double](repeating: 0, count: d * d)
-        scratch.withUnsafeBufferPointer { buffer in
-            let c = buffer.baseAddress! + rows * d // invariant: sized above
+            let inverse = 1 / n
             for i in 0..<d {
+                let ri = Double(residual[i]) * inverse
                 for j in i..<d {
-                    let v = Double(c[i * d + j]) - residual[i] * residual[j] / n
+                    let v = Double(c[i * d + j]) - ri * Double(residual[j])
                     scatter[i * d + j] = v
                     scatter[j * d + i] = v
                 }
             }
+            for j in 0..<d { mean[j] = Double(sums[j]) + Double(residual[j]) / n }
+            for v in scatter where !v.isFinite { return false }
+            return true
         }
-        var mean = [Double](repeating: 0, count: d)
-        for j in 0..<d { mean[j] = Double(shift[j]) + residual[j] / n }
-        return PCAScatter(count: rows, mean: mean, scatter: scatter)
+        return finite ? PCAScatter(count: rows, mean: mean, scatter: scatter) : nil
     }
 
     /// The summary of the union of the rows `a` and `b` summarize (`a`'s rows first).
@@ -84,7 +86,14 @@ public struct PCAScatter: Sendable, Equatable {
     }
 
     /// The values as one flat buffer (count, mean, scatter) for a collective.
-    var flattened: [Double] { [Double(count)] + mean + scatter }
+    var flattened: [Double] {
+        var out = [Double]()
+        out.reserveCapacity(1 + mean.count + scatter.count)
+        out.append(Double(count))
+        out += mean
+        out += scatter
+        return out
+    }
 
     init(flattened v: ArraySlice<Double>, features d: Int) {
         let base = v.startIndex

@@ -28,8 +28,9 @@ public struct PCASketch: Sendable, Equatable {
     }
 
     /// The sketch of one micro-shard (`shard` is its index in the pass: it picks the signs).
+    /// `nil` when a value is not finite (the caller finds and names it).
     static func of<T: BLASScalar>(rows: Int, features d: Int, x: UnsafePointer<T>, sketchRows l: Int, seed: UInt64, shard: Int,
-                                  scratch: inout [T]) -> PCASketch {
+                                  scratch: inout [T]) -> PCASketch? {
         var result = PCASketch(sketchRows: l, features: d)
         result.count = rows
         if scratch.count < l * rows + l * d { scratch = [T](repeating: 0, count: l * rows + l * d) }
@@ -56,6 +57,7 @@ public struct PCASketch: Sendable, Equatable {
             let row = x + i * d
             for j in 0..<d { result.s[j] += Double(row[j]) }
         }
+        for v in result.s where !v.isFinite { return nil }
         let n = Double(rows)
         var squares = 0.0
         for i in 0..<rows {

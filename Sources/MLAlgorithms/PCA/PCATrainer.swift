@@ -3,7 +3,7 @@ import MLCore
 
 /// Trains SageMaker's PCA (reference §4.2) on MLCore.
 ///
-/// The data are read as micro-shards of ``shardRows`` rows — a constant, so the result never
+/// The data are read as micro-shards of ``shardRows(features:)`` rows — fixed by `feature_dim`, so the result never
 /// depends on the reader's batch sizes, `mini_batch_size` or the worker count. Each worker
 /// summarizes its micro-shards (``PCAScatter`` in regular mode, ``PCASketch`` in randomized
 /// mode), the summaries are exchanged over the ``Communicator`` and merged in shard order by one
@@ -17,7 +17,14 @@ public struct PCATrainer: Sendable {
     public var workers: Int
     public var seed: UInt64
     /// Rows of a micro-shard: the unit of summarizing and of the merge tree.
-    public static let shardRows = 2048
+    /// Rows of a micro-shard: the largest power of two up to 8192 whose rows take at most 16 MiB
+    /// (so the per-shard summary, d² values, is amortized over many rows while the scratch stays
+    /// bounded). A function of `feature_dim` alone.
+    public static func shardRows(features d: Int) -> Int {
+        var rows = 8192
+        while rows > 64 && rows * d > 4 << 20 { rows /= 2 }
+        return rows
+    }
     /// Micro-shards read per step (one exchange among the workers per step).
     public static let stepShards = 16
 
@@ -38,31 +45,52 @@ public struct PCATrainer: Sendable {
 
     /// Trains on rows in memory (`Float` rows of a channel).
     public func fit(_ features: Features, channel: String = "train") throws -> Result {
-        try fit(channel: channel, passes: { _ in MatrixSource(features) })
+        if case .dense(let x) = features {
+            guard x.columns == hyperparameters.featureDim else {
+                throw UnsupervisedDataError.featureCount(channel: channel, expected: hyperparameters.featureDim, found: x.columns)
+            }
+            return try fit(channel: channel, inputs: { _ in .memory(x) }, cancellation: nil, progress: nil)
+        }
+        return try fit(channel: channel, passes: { _ in MatrixSource(features) })
     }
 
     /// Trains on a channel read from the start once (regular) or twice (randomized).
     public func fit(channel: String = "train", passes open: @escaping PassOpener, cancellation: CancellationFlag? = nil,
                     progress: (@Sendable (_ pass: Int, _ rows: Int) -> Void)? = nil) throws -> Result {
+        try fit(channel: channel, inputs: { pass in .stream({ try open(pass) }) }, cancellation: cancellation, progress: progress)
+    }
+
+    func fit(channel: String, inputs: (Int) -> PassInput, cancellation: CancellationFlag?,
+             progress: (@Sendable (_ pass: Int, _ rows: Int) -> Void)?) throws -> Result {
         let p = hyperparameters
         let d = p.featureDim
         var seconds: [Double] = []
         let started = ProcessInfo.processInfo.systemUptime
         switch p.mode {
         case .regular:
-            let (scatter, rows, cancelled) = try pass(channel: channel, open: { try open(0) }, width: PCAScatter.flattenedWidth(features: d),
-                                                 summarize: { x, n, _, scratch in PCAScatter.of(rows: n, features: d, x: x, scratch: &scratch).flattened },
-                                                 decode: { PCAScatter(flattened: $0[...], features: d) }, merge: PCAScatter.merged,
+            let (scatter, rows, cancelled) = try pass(channel: channel, input: inputs(0), width: PCAScatter.flattenedWidth(features: d),
+                                                 summarize: { x, n, _, first, scratch in
+                                                    guard let summary = PCAScatter.of(rows: n, features: d, x: x, scratch: &scratch) else {
+                                                        throw Self.nonFinite(x, rows: n, features: d, firstRow: first, channel: channel)
+                                                            ?? UnsupervisedDataError.unreadable(channel: channel, reason: "the scatter overflowed Float")
+                                                    }
+                                                    return summary.flattened
+                                                },
+                                                 decode: { PCAScatter(flattened: $0, features: d) }, merge: PCAScatter.merged,
                                                  cancellation: cancellation, progress: { progress?(0, $0) })
             seconds.append(ProcessInfo.processInfo.systemUptime - started)
             try requireRows(rows, channel: channel)
             return Result(model: try model(from: scatter), rows: rows, passSeconds: seconds, cancelled: cancelled)
         case .randomized:
             let l = p.sketchRows, seed = self.seed
-            let (sketch, rows, cancelled) = try pass(channel: channel, open: { try open(0) }, width: PCASketch.flattenedWidth(sketchRows: l, features: d),
-                                                summarize: { x, n, shard, scratch in
-                                                    PCASketch.of(rows: n, features: d, x: x, sketchRows: l, seed: seed, shard: shard, scratch: &scratch).flattened
-                                                }, decode: { PCASketch(flattened: $0[...], sketchRows: l, features: d) },
+            let (sketch, rows, cancelled) = try pass(channel: channel, input: inputs(0), width: PCASketch.flattenedWidth(sketchRows: l, features: d),
+                                                summarize: { x, n, shard, first, scratch in
+                                                    guard let sketch = PCASketch.of(rows: n, features: d, x: x, sketchRows: l, seed: seed, shard: shard, scratch: &scratch) else {
+                                                        throw Self.nonFinite(x, rows: n, features: d, firstRow: first, channel: channel)
+                                                            ?? UnsupervisedDataError.unreadable(channel: channel, reason: "the column sums overflowed")
+                                                    }
+                                                    return sketch.flattened
+                                                }, decode: { PCASketch(flattened: $0, sketchRows: l, features: d) },
                                                 merge: PCASketch.merged, cancellation: cancellation, progress: { progress?(0, $0) })
             seconds.append(ProcessInfo.processInfo.systemUptime - started)
             try requireRows(rows, channel: channel)
@@ -77,10 +105,10 @@ public struct PCATrainer: Sendable {
             }
             let meanF = mean.map(Float.init), basisF = basis.map(Float.init), q = basis.count / d
             let secondStart = ProcessInfo.processInfo.systemUptime
-            let (gram, rows2, cancelledSecond) = try pass(channel: channel, open: { try open(1) }, width: q * q,
-                                               summarize: { x, n, _, scratch in
+            let (gram, rows2, cancelledSecond) = try pass(channel: channel, input: inputs(1), width: q * q,
+                                               summarize: { x, n, _, _, scratch in
                                                    Self.projectedGram(rows: n, features: d, x: x, mean: meanF, basis: basisF, scratch: &scratch)
-                                               }, decode: { $0 }, merge: { a, b in zip(a, b).map { $0 + $1 } },
+                                               }, decode: { Array($0) }, merge: { a, b in zip(a, b).map { $0 + $1 } },
                                                cancellation: cancellation, progress: { progress?(1, $0) })
             if cancelledSecond {
                 return Result(model: sketchOnlyModel(sketch, basis: basis, mean: mean, rows: rows, total: total), rows: rows,
@@ -101,16 +129,27 @@ public struct PCATrainer: Sendable {
         guard x.columns == d else { throw UnsupervisedDataError.featureCount(channel: "train", expected: d, found: x.columns) }
         try requireRows(x.rows, channel: "train")
         precondition(hyperparameters.mode == .regular, "the generic-precision path is regular mode") // invariant: documented API contract
-        let shards = MicroShards(rows: x.rows, shardRows: Self.shardRows)
+        let shards = MicroShards(rows: x.rows, shardRows: Self.shardRows(features: d))
         var merge = OrderedMerge<PCAScatter>(PCAScatter.merged)
         var scratch: [T] = []
+        var failure: UnsupervisedDataError?
         x.withUnsafeBufferPointer { buffer in
             // invariant: rows ≥ 1 and d ≥ 1
             let base = buffer.baseAddress!
             for s in 0..<shards.count {
                 let r = shards.rows(ofShard: s)
-                merge.push(PCAScatter.of(rows: r.count, features: d, x: base + r.lowerBound * d, scratch: &scratch))
+                guard let summary = PCAScatter.of(rows: r.count, features: d, x: base + r.lowerBound * d, scratch: &scratch) else {
+                    failure = .nonFinite(channel: "train", row: r.lowerBound + 1, column: 0, value: .nan)
+                    return
+                }
+                merge.push(summary)
             }
+        }
+        if let failure {
+            for i in 0..<x.rows { for j in 0..<d where !x[i, j].isFinite {
+                throw UnsupervisedDataError.nonFinite(channel: "train", row: i + 1, column: j + 1, value: Double(x[i, j]))
+            } }
+            throw failure
         }
         // invariant: at least one shard was pushed
         return try model(from: merge.finish()!)
@@ -145,64 +184,104 @@ public struct PCATrainer: Sendable {
                              subtractMean: p.subtractMean, mode: p.mode)
     }
 
-    /// One pass: rank 0 reads steps of ``stepShards`` micro-shards and broadcasts them; every rank
-    /// summarizes its contiguous run of the step's shards; the summaries are all-gathered and
-    /// pushed, in shard order, into the same ``OrderedMerge`` on every rank. When cancelled, the
-    /// merge of the rows read so far.
+    /// Where a pass reads its rows: a stream (rank 0 reads steps and broadcasts them) or rows
+    /// already in memory (every rank reads its shards in place, nothing is copied).
+    enum PassInput: Sendable {
+        case stream(@Sendable () throws -> any DataSource)
+        case memory(Matrix<Float>)
+    }
+
+    /// One pass in steps of ``stepShards`` micro-shards: every rank summarizes its contiguous run
+    /// of the step's shards; the summaries are all-gathered and pushed, in shard order, into the
+    /// same ``OrderedMerge`` on every rank. When cancelled, the merge of the rows read so far.
+    /// `summarize(x, rows, shard, firstRow, scratch)` gets a shard's rows; `firstRow` (0-based in
+    /// the channel) lets it name a bad row.
     func pass<S: Sendable>(
-        channel: String, open: @escaping @Sendable () throws -> any DataSource, width: Int,
-        summarize: @escaping @Sendable (UnsafePointer<Float>, Int, Int, inout [Float]) -> [Double],
-        decode: @escaping @Sendable ([Double]) -> S, merge: @escaping @Sendable (S, S) -> S,
+        channel: String, input: PassInput, width: Int,
+        summarize: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int, inout [Float]) throws -> [Double],
+        decode: @escaping @Sendable (ArraySlice<Double>) -> S, merge: @escaping @Sendable (S, S) -> S,
         cancellation: CancellationFlag?, progress: @escaping @Sendable (Int) -> Void
     ) throws -> (S, Int, Bool) {
         let d = hyperparameters.featureDim
-        let stepRows = Self.shardRows * Self.stepShards
+        let shardRows = Self.shardRows(features: d), stepRows = shardRows * Self.stepShards
         let outcomes = try InProcessCommunicator.run(workers: workers) { comm -> (S, Int, Bool) in
             var reader: DenseRowBlocks? = nil
-            if comm.rank == 0 { reader = DenseRowBlocks(channel: channel, features: d, blockRows: stepRows, source: try open()) }
+            if comm.rank == 0, case .stream(let open) = input {
+                reader = DenseRowBlocks(channel: channel, features: d, blockRows: stepRows, source: try open())
+            }
             var merger = OrderedMerge<S>(merge)
             var rows = 0, shardsBefore = 0, cancelled = false
             var scratch: [Float] = []
             while true {
-                // Rank 0's step: [state, rows, values…]; state 0 = data, 1 = end, 2 = cancelled.
-                var message: [Float] = []
-                if comm.rank == 0 {
-                    if cancellation?.isCancelled == true {
-                        message = [2, 0]
-                    } else if let block = try reader?.next() {
-                        message = [0, Float(block.rows)] + block.elements
-                    } else {
-                        message = [1, 0]
+                // The step's rows: from memory directly, or rank 0's message [state, rows, values…]
+                // (state 0 = data, 1 = end, 2 = cancelled).
+                let n: Int
+                var step: [Float] = []
+                switch input {
+                case .memory(let x):
+                    // Every rank sees the flag at the same step: rank 0 decides and broadcasts.
+                    let stop = try comm.broadcast([cancellation?.isCancelled == true ? 1 : 0], root: 0)
+                    if stop[0] == 1 { cancelled = true }
+                    n = cancelled ? 0 : min(stepRows, x.rows - rows)
+                case .stream:
+                    var message: [Float] = []
+                    if comm.rank == 0 {
+                        if cancellation?.isCancelled == true {
+                            message = [2, 0]
+                        } else if let block = try reader?.next() {
+                            message = [0, Float(block.rows)]
+                            block.withUnsafeBufferPointer { message.append(contentsOf: $0) }
+                        } else {
+                            message = [1, 0]
+                        }
                     }
+                    step = try comm.broadcast(message, root: 0)
+                    if step[0] == 2 { cancelled = true }
+                    n = step[0] == 0 ? Int(step[1]) : 0
                 }
-                let step = try comm.broadcast(message, root: 0)
-                if step[0] == 2 { cancelled = true; break }
-                if step[0] == 1 { break }
-                let n = Int(step[1])
-                let shards = MicroShards(rows: n, shardRows: Self.shardRows)
+                if n == 0 { break }
+                let shards = MicroShards(rows: n, shardRows: shardRows)
                 let mine = shards.shards(forRank: comm.rank, of: comm.size)
                 var local: [Double] = []
                 local.reserveCapacity(mine.count * width)
-                step.withUnsafeBufferPointer { buffer in
-                    // invariant: the message holds the state, the row count, then n × d values
-                    let x = buffer.baseAddress! + 2
+                func summarizeMine(_ x: UnsafePointer<Float>) throws {
                     for s in mine {
                         let r = shards.rows(ofShard: s)
-                        local += summarize(x + r.lowerBound * d, r.count, shardsBefore + s, &scratch)
+                        local += try summarize(x + r.lowerBound * d, r.count, shardsBefore + s, rows + r.lowerBound, &scratch)
+                    }
+                }
+                switch input {
+                case .memory(let x):
+                    try x.withUnsafeBufferPointer { buffer in
+                        // invariant: the matrix has the rows this step covers
+                        try summarizeMine(buffer.baseAddress! + rows * d)
+                    }
+                case .stream:
+                    try step.withUnsafeBufferPointer { buffer in
+                        // invariant: the message holds the state, the row count, then n × d values
+                        try summarizeMine(buffer.baseAddress! + 2)
                     }
                 }
                 let all = try comm.allGather(local)
                 for part in all {
-                    for s in 0..<(part.count / width) { merger.push(decode(Array(part[(s * width)..<((s + 1) * width)]))) }
+                    for s in 0..<(part.count / width) { merger.push(decode(part[(s * width)..<((s + 1) * width)])) }
                 }
                 rows += n
                 shardsBefore += shards.count
                 if comm.rank == 0 { progress(rows) }
             }
-            guard let result = merger.finish() else { return (decode([Double](repeating: 0, count: width)), 0, cancelled) }
+            guard let result = merger.finish() else { return (decode([Double](repeating: 0, count: width)[...]), 0, cancelled) }
             return (result, rows, cancelled)
         }
         return outcomes[0]
+    }
+
+    /// The first non-finite value of a shard, as the error that names it.
+    static func nonFinite(_ x: UnsafePointer<Float>, rows: Int, features d: Int, firstRow: Int, channel: String) -> UnsupervisedDataError? {
+        for i in 0..<(rows * d) where !x[i].isFinite {
+            return .nonFinite(channel: channel, row: firstRow + i / d + 1, column: i % d + 1, value: Double(x[i]))
+        }
+        return nil
     }
 
     /// The model from the merged scatter: the top eigenvectors of the covariance (`syevd`).
