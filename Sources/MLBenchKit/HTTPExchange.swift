@@ -28,7 +28,7 @@ enum HTTPExchange {
         guard connected == 0 else { return .failure(.system("connect to \(host):\(port): \(String(cString: strerror(errno)))")) }
         var sent = 0
         while sent < request.bytes.count {
-            let n = request.bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = request.bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) } // invariant: the buffer or result is non-empty / present by construction
             guard n > 0 else { return .failure(.system("send: \(String(cString: strerror(errno)))")) }
             sent += n
         }

@@ -211,7 +211,7 @@ final class LoadLoop {
     private func write(_ c: LoadConnection, now: Double) {
         while c.written < c.request.count {
             let n = c.request.withUnsafeBytes { p in
-                send(c.fd, p.baseAddress! + c.written, p.count - c.written, Int32(MSG_NOSIGNAL))
+                send(c.fd, p.baseAddress! + c.written, p.count - c.written, Int32(MSG_NOSIGNAL)) // invariant: the buffer or result is non-empty / present by construction
             }
             if n > 0 {
                 c.written += n

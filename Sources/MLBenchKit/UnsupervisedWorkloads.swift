@@ -3,7 +3,7 @@ import MLCore
 
 /// The `pca` suite's data: `rows × features` Float32 rows of a rank-`rank` signal plus noise —
 /// x = z·B + 0.5·ε + offset, z ~ N(0, diag(sᵣ²)) with sᵣ falling linearly from 10 to 1, B a
-/// fixed N(0, 1/d) matrix, ε ~ N(0, 1), per-column offsets in [0, 5). Each row comes from its own
+/// fixed N(0, 100/d) matrix, ε ~ N(0, 1), per-column offsets in [0, 5). Each row comes from its own
 /// stream (seed, row): the data never depends on the thread count. Written once as `x.npy`.
 public enum PCAWorkload {
     public static func directoryName(rows: Int, features: Int, rank: Int, seed: UInt64) -> String {

@@ -233,9 +233,11 @@ struct KMeansTests {
         #expect(three.model == one.model && three.state == one.state)
         let saved = StateBox()
         _ = try KMeansTrainer(hyperparameters: hp).fit(channel: "train", passes: { _ in MatrixSource(.dense(x)) }, checkpoint: { saved.states.append($0) })
-        #expect(saved.states.map(\.epoch) == [1, 2])
-        let resumed = try KMeansTrainer(hyperparameters: hp).fit(channel: "train", passes: { _ in MatrixSource(.dense(x)) }, resumingFrom: saved.states[0])
-        #expect(resumed.model == one.model)
+        #expect(saved.states.map(\.epoch) == [1, 2, 3])
+        for state in saved.states {
+            let resumed = try KMeansTrainer(hyperparameters: hp).fit(channel: "train", passes: { _ in MatrixSource(.dense(x)) }, resumingFrom: state)
+            #expect(resumed.model == one.model && resumed.trainMSD == one.trainMSD)
+        }
         // Mid-epoch: cancel after a mini-batch, resume from the returned state.
         let flag = CancellationFlag()
         flag.cancel()

@@ -40,7 +40,7 @@ public struct KMeansCentres: Sendable, Equatable {
             norms.withUnsafeBufferPointer { cn in
                 scratch.withUnsafeMutableBufferPointer { s in
                     // invariant: k, d ≥ 1 and scratch was sized above
-                    let cp = c.baseAddress!, np = cn.baseAddress!, dots = s.baseAddress!
+                    let cp = c.baseAddress!, np = cn.baseAddress!, dots = s.baseAddress! // invariant: see above
                     var start = 0
                     while start < rows {
                         let n = min(block, rows - start)
@@ -104,7 +104,7 @@ struct KMeansAccumulator {
         let k = self.k, d = self.d
         values.withUnsafeMutableBufferPointer { v in
             // invariant: the buffer has k·d + k + 1 ≥ 2 values
-            let sums = v.baseAddress!, counts = sums + k * d, loss = counts + k
+            let sums = v.baseAddress!, counts = sums + k * d, loss = counts + k // invariant: see above
             for i in 0..<rows {
                 let w = Double(weights?[i] ?? 1)
                 let j = Int(labels[i])
@@ -132,7 +132,7 @@ extension KMeansCentres {
             norms.withUnsafeBufferPointer { cn in
                 scratch.withUnsafeMutableBufferPointer { s in
                     // invariant: k ≥ 2, d ≥ 1 and scratch was sized above
-                    let cp = c.baseAddress!, np = cn.baseAddress!, dots = s.baseAddress!
+                    let cp = c.baseAddress!, np = cn.baseAddress!, dots = s.baseAddress! // invariant: see above
                     var start = 0
                     while start < rows {
                         let n = min(block, rows - start)

@@ -37,9 +37,9 @@ extension KMeansLloyd {
                     try shardSums.withUnsafeMutableBufferPointer { sb in
                         try x.withUnsafeBufferPointer { xb in
                             // invariant: n ≥ k ≥ 2 rows, so every buffer is non-empty
-                            let lp = SharedMutablePointer(lb.baseAddress!), up = SharedMutablePointer(ub.baseAddress!)
-                            let lo = SharedMutablePointer(lob.baseAddress!), sp = SharedMutablePointer(sb.baseAddress!)
-                            let xp = SharedPointer(xb.baseAddress!)
+                            let lp = SharedMutablePointer(lb.baseAddress!), up = SharedMutablePointer(ub.baseAddress!) // invariant: see above
+                            let lo = SharedMutablePointer(lob.baseAddress!), sp = SharedMutablePointer(sb.baseAddress!) // invariant: the buffer or result is non-empty / present by construction
+                            let xp = SharedPointer(xb.baseAddress!) // invariant: the buffer or result is non-empty / present by construction
                             let w = weights
 
                             /// Runs `body(shard)` for every shard, spread over the workers; returns the
@@ -132,7 +132,7 @@ extension KMeansLloyd {
                                         }
                                         gathered.withUnsafeBufferPointer { gp in
                                             // invariant: m ≥ 1 rows gathered
-                                            prepared.assignTwo(rows: m, x: gp.baseAddress!, labels: &newLabels, best: &best, second: &second, scratch: &scratch)
+                                            prepared.assignTwo(rows: m, x: gp.baseAddress!, labels: &newLabels, best: &best, second: &second, scratch: &scratch) // invariant: see above
                                         }
                                         for g in 0..<m {
                                             let i = pending[start + g], old = Int(lp[i]), new = Int(newLabels[g])

@@ -75,7 +75,7 @@ public enum KMeansLloyd {
             return try labels.withUnsafeMutableBufferPointer { lb in
                 try distances.withUnsafeMutableBufferPointer { db in
                     // invariant: n ≥ k ≥ 1 rows, so the buffers are non-empty
-                    let lp = SharedMutablePointer(lb.baseAddress!), dp = SharedMutablePointer(db.baseAddress!)
+                    let lp = SharedMutablePointer(lb.baseAddress!), dp = SharedMutablePointer(db.baseAddress!) // invariant: see above
                     return try x.withUnsafeBufferPointer { xb in
                         let xp = SharedPointer(xb.baseAddress!) // invariant: n, d ≥ 1
                         let wp = weights.map { w in w }
@@ -90,7 +90,7 @@ public enum KMeansLloyd {
                                 if let wp {
                                     wp.withUnsafeBufferPointer { w in
                                         // invariant: one weight per row
-                                        acc.add(rows: r.count, x: xp + r.lowerBound * d, weights: w.baseAddress! + r.lowerBound,
+                                        acc.add(rows: r.count, x: xp + r.lowerBound * d, weights: w.baseAddress! + r.lowerBound, // invariant: see above
                                                 labels: lp + r.lowerBound, distances: dp + r.lowerBound)
                                     }
                                 } else {

@@ -24,7 +24,7 @@ public struct KMeansModel: Sendable, Equatable {
         var scratch: [Float] = []
         labels.withUnsafeMutableBufferPointer { l in
             // invariant: rows ≥ 1
-            prepared.assign(rows: rows, x: x, labels: l.baseAddress!, distances: distances, scratch: &scratch)
+            prepared.assign(rows: rows, x: x, labels: l.baseAddress!, distances: distances, scratch: &scratch) // invariant: see above
         }
         for i in 0..<rows {
             clusters[i] = Float(labels[i])
@@ -41,7 +41,7 @@ public struct KMeansModel: Sendable, Equatable {
                 for p in offsets[i]..<offsets[i + 1] { row[Int(columns[p])] = values[p] }
                 row.withUnsafeBufferPointer { r in
                     // invariant: d ≥ 1
-                    predict(dense: r.baseAddress!, rows: 1, clusters: clusters + i, distances: distances + i)
+                    predict(dense: r.baseAddress!, rows: 1, clusters: clusters + i, distances: distances + i) // invariant: see above
                 }
                 for p in offsets[i]..<offsets[i + 1] { row[Int(columns[p])] = 0 }
             }
@@ -59,7 +59,7 @@ public struct KMeansModel: Sendable, Equatable {
             labels.withUnsafeMutableBufferPointer { l in
                 distances.withUnsafeMutableBufferPointer { dd in
                     // invariant: rows ≥ 1
-                    prepared.assign(rows: x.rows, x: xb.baseAddress!, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch)
+                    prepared.assign(rows: x.rows, x: xb.baseAddress!, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch) // invariant: see above
                 }
             }
         }

@@ -76,16 +76,14 @@ public struct KMeansTrainer: Sendable {
             events(.note("Epoch \(state.epoch): \(reader.rowsDelivered) rows in \(state.batch) mini-batch(es), train msd (to the streaming centres) "
                          + String(format: "%.6g", state.epochLoss / Double(max(1, state.epochRows)))
                          + String(format: ", %.0f records/second", Double(reader.rowsDelivered) / max(elapsed, 1e-9))))
-            if state.epoch + 1 < p.epochs {
-                state.epoch += 1
-                state.batch = 0
+            // A checkpoint at every epoch end, the last included: a restart after it only reduces.
+            state.epoch += 1
+            state.batch = 0
+            if state.epoch < p.epochs {
                 state.epochLoss = 0
                 state.epochRows = 0
-                try checkpoint?(state)
-            } else {
-                state.epoch += 1
-                state.batch = 0
             }
+            try checkpoint?(state)
         }
         return try finish(state, cancelled: false, seconds: seconds, rows: rowsPerEpoch, events: events)
     }
@@ -104,7 +102,7 @@ public struct KMeansTrainer: Sendable {
         var random = RandomStream(seed: seed, path: [1])
         let chosen = batch.withUnsafeBufferPointer { x in
             // invariant: rows ≥ k ≥ 1
-            KMeansSeeding.choose(p.initMethod, count: count, rows: batch.rows, features: d, x: x.baseAddress!, random: &random)
+            KMeansSeeding.choose(p.initMethod, count: count, rows: batch.rows, features: d, x: x.baseAddress!, random: &random) // invariant: see above
         }
         var centres = [Float](repeating: 0, count: count * d)
         for (j, row) in chosen.enumerated() { for t in 0..<d { centres[j * d + t] = batch[row, t] } }
@@ -130,9 +128,9 @@ public struct KMeansTrainer: Sendable {
                     labels.withUnsafeMutableBufferPointer { l in
                         distances.withUnsafeMutableBufferPointer { dd in
                             // invariant: shards are non-empty
-                            prepared.assign(rows: r.count, x: x + r.lowerBound * d, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch)
+                            prepared.assign(rows: r.count, x: x + r.lowerBound * d, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch) // invariant: see above
                             var acc = KMeansAccumulator(k: count, d: d)
-                            acc.add(rows: r.count, x: x + r.lowerBound * d, weights: nil, labels: l.baseAddress!, distances: dd.baseAddress!)
+                            acc.add(rows: r.count, x: x + r.lowerBound * d, weights: nil, labels: l.baseAddress!, distances: dd.baseAddress!) // invariant: the buffer or result is non-empty / present by construction
                             local += acc.values
                         }
                     }
@@ -175,7 +173,7 @@ public struct KMeansTrainer: Sendable {
             var random = RandomStream(seed: seed, path: [2, UInt64(trial)])
             let chosen = streaming.withUnsafeBufferPointer { x in
                 // invariant: count > k ≥ 1
-                KMeansSeeding.choose(p.localLloydInitMethod, count: p.k, rows: count, features: d, x: x.baseAddress!, weights: weights, random: &random)
+                KMeansSeeding.choose(p.localLloydInitMethod, count: p.k, rows: count, features: d, x: x.baseAddress!, weights: weights, random: &random) // invariant: see above
             }
             var initial = Matrix<Float>(rows: p.k, columns: d)
             for (j, row) in chosen.enumerated() { for t in 0..<d { initial[j, t] = streaming[row, t] } }
@@ -186,7 +184,7 @@ public struct KMeansTrainer: Sendable {
         }
         events(.note("finished shrinking process"))
         // invariant: local_lloyd_num_trials ≥ 1, so one trial ran
-        let kept = best!
+        let kept = best! // invariant: see above
         return Result(model: KMeansModel(centroids: kept.centres), state: state, trainMSD: trainMSD, streamingCentres: count,
                       reductionLoss: kept.inertia, cancelled: cancelled, epochSeconds: seconds, rows: rows)
     }

@@ -188,7 +188,7 @@ extension LinearLearnerTrainer {
                         featureMean.withUnsafeBufferPointer { mean in
                             featureScale.withUnsafeBufferPointer { scale in
                                 // invariant: d > 0 and the shard buffer holds microShardRows ≥ positions.count rows
-                                let src = source.baseAddress!, dst = target.baseAddress!, mu = mean.baseAddress!, sc = scale.baseAddress!
+                                let src = source.baseAddress!, dst = target.baseAddress!, mu = mean.baseAddress!, sc = scale.baseAddress! // invariant: see above
                                 for (k, p) in positions.enumerated() {
                                     let from = src + batch.row(p) * d, to = dst + k * d
                                     // Pointer loop: no bounds checks, so it vectorizes.
@@ -328,7 +328,7 @@ extension LinearLearnerTrainer {
             }
             if state.referenceLosses == nil { state.referenceLosses = losses.map { $0 / weight } }
             // invariant: set just above
-            let reference = state.referenceLosses!
+            let reference = state.referenceLosses! // invariant: see above
             for m in 0..<models where !state.diverged[m] {
                 let meanLoss = losses[m] / weight
                 var reason: String?

@@ -20,7 +20,7 @@ extension LinearModel {
         let d = layout.features, k = layout.outputs
         try parameters.withUnsafeBufferPointer { pw in
             // invariant: a model has at least one parameter (its bias), so the base address exists
-            let w = pw.baseAddress!
+            let w = pw.baseAddress! // invariant: see above
             if k == 1 {
                 try BLAS.gemv(m: rows, n: d, alpha: 1, a: x, lda: d, x: w, beta: 0, y: scores)
             } else {

@@ -27,7 +27,7 @@ extension LinearObjective {
             try scratch.withUnsafeBufferPointer { pr in
                 try gradient.withUnsafeMutableBufferPointer { pg in
                     // invariant: n, d, k > 0 here, so every buffer has a base address
-                    let a = px.baseAddress!, r = pr.baseAddress!, g = pg.baseAddress!
+                    let a = px.baseAddress!, r = pr.baseAddress!, g = pg.baseAddress! // invariant: see above
                     if k == 1 {
                         try BLAS.gemv(transpose: .transpose, m: n, n: d, alpha: 1, a: a, lda: d, x: r, beta: 1, y: g)
                     } else {

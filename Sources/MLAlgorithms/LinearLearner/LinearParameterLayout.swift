@@ -70,7 +70,7 @@ public struct LinearParameterLayout: Sendable, Equatable {
             try parameters.withUnsafeBufferPointer { pw in
                 try scores.withUnsafeMutableBufferPointer { ps in
                     // invariant: n, d, k > 0 here, so every buffer has a base address
-                    let a = px.baseAddress!, w = pw.baseAddress!, s = ps.baseAddress!
+                    let a = px.baseAddress!, w = pw.baseAddress!, s = ps.baseAddress! // invariant: see above
                     if k == 1 {
                         try BLAS.gemv(m: n, n: d, alpha: 1, a: a, lda: d, x: w, beta: 0, y: s)
                     } else {

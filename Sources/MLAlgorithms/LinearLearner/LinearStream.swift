@@ -129,7 +129,7 @@ extension LinearLearnerTrainer {
                     pendingRow = 0
                 }
                 // invariant: set just above when it was nil or used up
-                let block = pending!
+                let block = pending! // invariant: see above
                 if buffer == nil { buffer = RowBuffer(columns: block.columns, sparse: block.isSparse, weighted: block.weights != nil) }
                 let take = min(rows - buffer!.count, block.rows - pendingRow)
                 try buffer!.append(block, rows: pendingRow..<(pendingRow + take))

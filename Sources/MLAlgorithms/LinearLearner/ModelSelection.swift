@@ -105,10 +105,10 @@ public struct ModelSelection: Sendable, Equatable {
         var best: (first: Int, last: Int, value: Double)?
         for (c, v) in values.enumerated() {
             guard let v else { continue }
-            if best == nil || v > best!.value {
+            if best == nil || v > best!.value { // invariant: the buffer or result is non-empty / present by construction
                 best = (c, c, v)
-            } else if v == best!.value, best!.last == c - 1 {
-                best!.last = c
+            } else if v == best!.value, best!.last == c - 1 { // invariant: the buffer or result is non-empty / present by construction
+                best!.last = c // invariant: the buffer or result is non-empty / present by construction
             }
         }
         guard let best else { return Threshold(threshold: fallback, value: 0) }

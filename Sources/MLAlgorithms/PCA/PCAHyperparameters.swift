@@ -51,7 +51,7 @@ public struct PCAHyperparameters: Sendable, Equatable {
         .init("feature_dim", .integer(1...Int(Int32.max)), default: nil,
               summary: "Number of features of every row; checked against the data."),
         .init("mini_batch_size", .integer(1...Int(Int32.max)), default: nil,
-              summary: "Rows per mini-batch. The summary is exact whatever its value; it is the unit of reading (see Choices)."),
+              summary: "Rows per mini-batch as SageMaker reads them. Accepted and checked; the summary is exact whatever its value (micro-shards are sized from feature_dim, see Choices)."),
         .init("num_components", .integer(1...Int(Int32.max)), default: nil,
               summary: "Principal components to compute (at most feature_dim)."),
         .init("algorithm_mode", .choice(PCAMode.allCases.map(\.rawValue)), default: "regular",

@@ -77,7 +77,7 @@ public struct PCAModel: Sendable, Equatable {
         do {
             try components.withUnsafeBufferPointer { v in
                 // invariant: d, k ≥ 1, so the storage is non-empty
-                try BLAS.gemm(m: rows, n: k, k: d, alpha: 1, a: x, lda: d, b: v.baseAddress!, ldb: k, beta: 0, c: out, ldc: k)
+                try BLAS.gemm(m: rows, n: k, k: d, alpha: 1, a: x, lda: d, b: v.baseAddress!, ldb: k, beta: 0, c: out, ldc: k) // invariant: see above
             }
         } catch let error as BLASError {
             throw error
@@ -116,7 +116,7 @@ public struct PCAModel: Sendable, Equatable {
             try x.withUnsafeBufferPointer { px in
                 try out.withUnsafeMutableBufferPointer { po in
                     // invariant: non-empty matrices have storage
-                    try project(dense: px.baseAddress!, rows: x.rows, into: po.baseAddress!)
+                    try project(dense: px.baseAddress!, rows: x.rows, into: po.baseAddress!) // invariant: see above
                 }
             }
         } catch let error as BLASError {

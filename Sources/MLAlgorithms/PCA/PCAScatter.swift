@@ -32,7 +32,7 @@ public struct PCAScatter: Sendable, Equatable {
         var scatter = [Double](repeating: 0, count: d * d)
         let finite: Bool = scratch.withUnsafeMutableBufferPointer { buffer in
             // invariant: scratch was sized above, so it is non-empty
-            let y = buffer.baseAddress!, c = y + rows * d, ones = c + d * d, sums = ones + rows, residual = sums + d
+            let y = buffer.baseAddress!, c = y + rows * d, ones = c + d * d, sums = ones + rows, residual = sums + d // invariant: see above
             for i in 0..<rows { ones[i] = 1 }
             // invariant (all BLAS calls here): positive sizes within Int32 (feature_dim ≤ 32768, shards are small)
             try! BLAS.gemv(transpose: .transpose, m: rows, n: d, alpha: 1, a: x, lda: d, x: ones, beta: 0, y: sums) // invariant: see above

@@ -135,7 +135,7 @@ public struct PCATrainer: Sendable {
         var failure: UnsupervisedDataError?
         x.withUnsafeBufferPointer { buffer in
             // invariant: rows ≥ 1 and d ≥ 1
-            let base = buffer.baseAddress!
+            let base = buffer.baseAddress! // invariant: see above
             for s in 0..<shards.count {
                 let r = shards.rows(ofShard: s)
                 guard let summary = PCAScatter.of(rows: r.count, features: d, x: base + r.lowerBound * d, scratch: &scratch) else {
@@ -254,12 +254,12 @@ public struct PCATrainer: Sendable {
                 case .memory(let x):
                     try x.withUnsafeBufferPointer { buffer in
                         // invariant: the matrix has the rows this step covers
-                        try summarizeMine(buffer.baseAddress! + rows * d)
+                        try summarizeMine(buffer.baseAddress! + rows * d) // invariant: see above
                     }
                 case .stream:
                     try step.withUnsafeBufferPointer { buffer in
                         // invariant: the message holds the state, the row count, then n × d values
-                        try summarizeMine(buffer.baseAddress! + 2)
+                        try summarizeMine(buffer.baseAddress! + 2) // invariant: see above
                     }
                 }
                 let all = try comm.allGather(local)
@@ -296,7 +296,7 @@ public struct PCATrainer: Sendable {
         for i in 0..<d { total += m[i * d + i] }
         let (values, vectors) = try LAPACK.syevd(Matrix(rows: d, columns: d, elements: m))
         // invariant: syevd returns vectors when asked for them
-        let v = vectors!
+        let v = vectors! // invariant: see above
         let k = p.numComponents
         var components = [Double](repeating: 0, count: d * k)
         var eigen = [Double](repeating: 0, count: k)
@@ -318,7 +318,7 @@ public struct PCATrainer: Sendable {
         for r in 0..<l { for j in 0..<d { c[r * d + j] -= sketch.h[r] * mean[j] } }
         let (_, _, vt) = try LAPACK.gesdd(Matrix(rows: l, columns: d, elements: c), vectors: .thin)
         // invariant: gesdd returns Vᵀ (min(ℓ, d) × d) for .thin
-        let v = vt!
+        let v = vt! // invariant: see above
         let q = v.rows
         var basis = [Double](repeating: 0, count: d * q)
         for r in 0..<q { for j in 0..<d { basis[j * q + r] = v[r, j] } }
@@ -346,7 +346,7 @@ public struct PCATrainer: Sendable {
         let p = hyperparameters, d = p.featureDim, q = basis.count / d, k = p.numComponents
         let (values, vectors) = try LAPACK.syevd(Matrix(rows: q, columns: q, elements: gram))
         // invariant: syevd returns vectors when asked for them
-        let w = vectors!
+        let w = vectors! // invariant: see above
         var components = [Double](repeating: 0, count: d * k)
         var eigen = [Double](repeating: 0, count: k)
         for c in 0..<min(k, q) {

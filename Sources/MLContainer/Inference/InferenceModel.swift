@@ -68,7 +68,7 @@ public struct ModelInvocations<Model: InferenceModel>: InvocationHandler {
                 // Stack memory for small requests (the one-row fast path), heap for large ones.
                 try withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { (x: UnsafeMutableBufferPointer<Float>) throws(InvocationFailure) in
                     // invariant: rows ≥ 1 and d ≥ 1, so the buffer is non-empty
-                    let base = x.baseAddress!
+                    let base = x.baseAddress! // invariant: see above
                     try InferenceRequestDecoder.parseCSV(body, features: d, labelSize: labelSize, into: base)
                     out.reserveCapacity(rows * 48 + 32)
                     try model.respond(dense: UnsafePointer(base), rows: rows, as: output, into: &out)
@@ -90,7 +90,7 @@ public struct ModelInvocations<Model: InferenceModel>: InvocationHandler {
                 do {
                     try m.withUnsafeBufferPointer { x in
                         // invariant: rows ≥ 1 and d ≥ 1, so the buffer is non-empty
-                        try model.respond(dense: x.baseAddress!, rows: m.rows, as: output, into: &out)
+                        try model.respond(dense: x.baseAddress!, rows: m.rows, as: output, into: &out) // invariant: see above
                     }
                 } catch let failure as InvocationFailure {
                     throw failure

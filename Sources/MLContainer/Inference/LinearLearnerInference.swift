@@ -53,7 +53,7 @@ public struct LinearLearnerInference: InferenceModel {
         let k = model.layout.outputs, width = model.scoreWidth
         try withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * (k + 1)) { (buffer: UnsafeMutableBufferPointer<Float>) throws(InvocationFailure) in
             // invariant: rows ≥ 1 (callers return 204 for none) and k ≥ 1
-            let scores = buffer.baseAddress!, labels = scores + rows * k
+            let scores = buffer.baseAddress!, labels = scores + rows * k // invariant: see above
             try predict(scores, labels)
             if model.hasPredictedLabel {
                 try PredictionEncoder.encode(rows: rows, fields: [

@@ -41,7 +41,7 @@ public struct PCAInference: InferenceModel {
         let k = model.componentCount
         try withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * k) { (buffer: UnsafeMutableBufferPointer<Float>) throws(InvocationFailure) in
             // invariant: rows ≥ 1 (callers answer 204 for none) and k ≥ 1
-            let p = buffer.baseAddress!
+            let p = buffer.baseAddress! // invariant: see above
             try fill(p)
             try PredictionEncoder.encode(rows: rows, fields: [PredictionField(name: "projection", width: k, isList: true, values: p)],
                                          as: format, into: &out, listKey: "projections")
@@ -86,7 +86,7 @@ public struct KMeansInference: InferenceModel {
                         _ fill: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) throws(InvocationFailure) {
         try withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * 2) { (buffer: UnsafeMutableBufferPointer<Float>) throws(InvocationFailure) in
             // invariant: rows ≥ 1 (callers answer 204 for none)
-            let clusters = buffer.baseAddress!, distances = clusters + rows
+            let clusters = buffer.baseAddress!, distances = clusters + rows // invariant: see above
             fill(clusters, distances)
             // Cluster ids are emitted as floats (`1.0`), as SageMaker does.
             try PredictionEncoder.encode(rows: rows, fields: [

@@ -103,7 +103,7 @@ public enum BLAS {
                 c.withUnsafeMutableBufferPointer { pc in
                     // invariant: storage is always allocated (at least one element), so baseAddress is non-nil
                     T._gemm(transposeA.isTransposed, transposeB.isTransposed, m32, n32, k32,
-                            alpha, pa.baseAddress!, lda, pb.baseAddress!, ldb, beta, pc.baseAddress!, n32)
+                            alpha, pa.baseAddress!, lda, pb.baseAddress!, ldb, beta, pc.baseAddress!, n32) // invariant: the buffer or result is non-empty / present by construction
                 }
             }
         }
@@ -150,7 +150,7 @@ public enum BLAS {
         a.withUnsafeBufferPointer { pa in
             c.withUnsafeMutableBufferPointer { pc in
                 // invariant: storage is always allocated, so baseAddress is non-nil
-                T._syrk(true, transpose.isTransposed, n32, k32, alpha, pa.baseAddress!, lda, beta, pc.baseAddress!, n32)
+                T._syrk(true, transpose.isTransposed, n32, k32, alpha, pa.baseAddress!, lda, beta, pc.baseAddress!, n32) // invariant: see above
                 for i in 0..<n { for j in 0..<i { pc[i * n + j] = pc[j * n + i] } }
             }
         }
@@ -188,7 +188,7 @@ public enum BLAS {
             x.withUnsafeBufferPointer { px in
                 y.withUnsafeMutableBufferPointer { py in
                     // invariant: non-empty arrays and allocated storage have base addresses
-                    T._gemv(transpose.isTransposed, m32, n32, alpha, pa.baseAddress!, n32, px.baseAddress!, 1, beta, py.baseAddress!, 1)
+                    T._gemv(transpose.isTransposed, m32, n32, alpha, pa.baseAddress!, n32, px.baseAddress!, 1, beta, py.baseAddress!, 1) // invariant: see above
                 }
             }
         }

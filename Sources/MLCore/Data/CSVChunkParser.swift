@@ -57,7 +57,7 @@ struct CSVChunkParser: Sendable {
         let n = pieces.count
         pieces.withUnsafeMutableBufferPointer { buffer in
             // invariant: `pieces` is non-empty (pieces(_:count:) always returns at least one)
-            let out = SharedMutablePointer(buffer.baseAddress!)
+            let out = SharedMutablePointer(buffer.baseAddress!) // invariant: see above
             parallelFor(blocks: n, threads: threads) { k in
                 var piece = out[k]
                 var p = shared.base + piece.start

@@ -46,7 +46,7 @@ public struct CSVReader: DataSource {
             let failure = features.withUnsafeMutableBufferPointer { f in
                 labels.withUnsafeMutableBufferPointerIfPresent { l in
                     // invariant: matrix storage always has a base address
-                    parser.parse(base, pieces, features: f.baseAddress!, labels: l?.baseAddress)
+                    parser.parse(base, pieces, features: f.baseAddress!, labels: l?.baseAddress) // invariant: see above
                 }
             }
             if let failure { throw error(for: failure) }

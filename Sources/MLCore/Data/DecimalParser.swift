@@ -247,7 +247,7 @@ public enum DecimalParser {
         let n = end - start
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
             // invariant: a temporary allocation of n + 1 > 0 elements has a base address
-            let b = buffer.baseAddress!
+            let b = buffer.baseAddress! // invariant: see above
             UnsafeMutableRawPointer(b).copyMemory(from: start, byteCount: n)
             b[n] = 0
             return body(b)

@@ -64,7 +64,7 @@ public enum LAPACK {
         let info = work.withUnsafeMutableBufferPointer { pa in
             w.withUnsafeMutableBufferPointer { pw in
                 // invariant: non-empty buffers have base addresses
-                T._syevd(computeVectors, upper, n, pa.baseAddress!, n, pw.baseAddress!)
+                T._syevd(computeVectors, upper, n, pa.baseAddress!, n, pw.baseAddress!) // invariant: see above
             }
         }
         try check(info, "syevd") { .didNotConverge(routine: "syevd", info: $0) }
@@ -103,7 +103,7 @@ public enum LAPACK {
                 u.withUnsafeMutableBufferPointer { pu in
                     vt.withUnsafeMutableBufferPointer { pvt in
                         // invariant: allocated storage has base addresses; LAPACK reads ldu/ldvt ≥ 1 even when unused
-                        T._gesdd(job, m32, n32, pa.baseAddress!, n32, ps.baseAddress!,
+                        T._gesdd(job, m32, n32, pa.baseAddress!, n32, ps.baseAddress!, // invariant: see above
                                  vectors == .none ? nil : pu.baseAddress, Int32(max(1, uCols)),
                                  vectors == .none ? nil : pvt.baseAddress, Int32(max(1, n)))
                     }

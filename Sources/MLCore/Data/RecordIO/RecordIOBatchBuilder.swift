@@ -36,7 +36,7 @@ struct RecordIOBatchBuilder {
             if let out = dense?.appendRows(1) {
                 slot.values.withUnsafeBufferPointer { values in
                     // invariant: a non-empty array always has a base address
-                    if values.count > 0 { out.update(from: values.baseAddress!, count: values.count) }
+                    if values.count > 0 { out.update(from: values.baseAddress!, count: values.count) } // invariant: see above
                 }
             } else {
                 // Width fits Int32: a sparse row of the same width was accepted.

@@ -152,7 +152,7 @@ public struct RecordIOProtobufReader: DataSource {
             firstRecord = "record \(location.record) of \(location.file)"
         }
         // invariant: both set just above on the first record
-        let columns = featureDimension!, labelled = isLabelled!
+        let columns = featureDimension!, labelled = isLabelled! // invariant: see above
         guard layout.width == columns else {
             throw .dimensionMismatch(expected: columns, got: layout.width, firstRecord: firstRecord)
         }
