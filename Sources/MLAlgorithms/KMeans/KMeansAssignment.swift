@@ -34,6 +34,13 @@ public struct KMeansCentres: Sendable, Equatable {
     /// lower centre index. `scratch` is reused across calls.
     public func assign(rows: Int, x: UnsafePointer<Float>, labels: UnsafeMutablePointer<Int32>, distances: UnsafeMutablePointer<Float>,
                        scratch: inout [Float]) {
+        assign(rows: rows, x: x, labels: labels, best: distances, second: nil, scratch: &scratch)
+    }
+
+    /// The kernel behind ``assign(rows:x:labels:distances:scratch:)``; with `second`, also the
+    /// squared distance to the second-closest centre (Hamerly's lower bound; infinity when k = 1).
+    func assign(rows: Int, x: UnsafePointer<Float>, labels: UnsafeMutablePointer<Int32>, best: UnsafeMutablePointer<Float>,
+                second: UnsafeMutablePointer<Float>?, scratch: inout [Float]) {
         let k = count, d = features, block = blockRows
         if scratch.count < block * k { scratch = [Float](repeating: 0, count: block * k) }
         values.withUnsafeBufferPointer { c in
@@ -49,17 +56,23 @@ public struct KMeansCentres: Sendable, Equatable {
                         try! BLAS.gemm(transposeB: .transpose, m: n, n: k, k: d, alpha: -2, a: xb, lda: d, b: cp, ldb: d, beta: 0, c: dots, ldc: k) // invariant: see above
                         for i in 0..<n {
                             let row = dots + i * k
-                            var best = 0
-                            var bestValue = row[0] + np[0]
+                            var first = 0, firstValue = row[0] + np[0], secondValue = Float.infinity
                             for j in 1..<k {
                                 let v = row[j] + np[j]
-                                if v < bestValue { bestValue = v; best = j }
+                                if v < firstValue {
+                                    secondValue = firstValue
+                                    firstValue = v
+                                    first = j
+                                } else if v < secondValue {
+                                    secondValue = v
+                                }
                             }
                             let xr = xb + i * d
                             var norm: Float = 0
                             for t in 0..<d { norm += xr[t] * xr[t] }
-                            labels[start + i] = Int32(best)
-                            distances[start + i] = max(0, norm + bestValue)
+                            labels[start + i] = Int32(first)
+                            best[start + i] = max(0, norm + firstValue)
+                            second?[start + i] = max(0, norm + secondValue)
                         }
                         start += n
                     }
@@ -115,52 +128,6 @@ struct KMeansAccumulator {
                     for t in 0..<d { s[t] += Double(xr[t]) }
                 } else {
                     for t in 0..<d { s[t] += w * Double(xr[t]) }
-                }
-            }
-        }
-    }
-}
-
-extension KMeansCentres {
-    /// ``assign(rows:x:labels:distances:scratch:)`` that also returns the squared distance to the
-    /// second-closest centre (Hamerly's lower bound). `k` must be at least 2.
-    func assignTwo(rows: Int, x: UnsafePointer<Float>, labels: UnsafeMutablePointer<Int32>, best: UnsafeMutablePointer<Float>,
-                   second: UnsafeMutablePointer<Float>, scratch: inout [Float]) {
-        let k = count, d = features, block = blockRows
-        if scratch.count < block * k { scratch = [Float](repeating: 0, count: block * k) }
-        values.withUnsafeBufferPointer { c in
-            norms.withUnsafeBufferPointer { cn in
-                scratch.withUnsafeMutableBufferPointer { s in
-                    // invariant: k ≥ 2, d ≥ 1 and scratch was sized above
-                    let cp = c.baseAddress!, np = cn.baseAddress!, dots = s.baseAddress! // invariant: see above
-                    var start = 0
-                    while start < rows {
-                        let n = min(block, rows - start)
-                        let xb = x + start * d
-                        // invariant: positive sizes within Int32
-                        try! BLAS.gemm(transposeB: .transpose, m: n, n: k, k: d, alpha: -2, a: xb, lda: d, b: cp, ldb: d, beta: 0, c: dots, ldc: k) // invariant: see above
-                        for i in 0..<n {
-                            let row = dots + i * k
-                            var first = 0, firstValue = row[0] + np[0], secondValue = Float.infinity
-                            for j in 1..<k {
-                                let v = row[j] + np[j]
-                                if v < firstValue {
-                                    secondValue = firstValue
-                                    firstValue = v
-                                    first = j
-                                } else if v < secondValue {
-                                    secondValue = v
-                                }
-                            }
-                            let xr = xb + i * d
-                            var norm: Float = 0
-                            for t in 0..<d { norm += xr[t] * xr[t] }
-                            labels[start + i] = Int32(first)
-                            best[start + i] = max(0, norm + firstValue)
-                            second[start + i] = max(0, norm + secondValue)
-                        }
-                        start += n
-                    }
                 }
             }
         }

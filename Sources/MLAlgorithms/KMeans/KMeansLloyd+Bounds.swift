@@ -74,7 +74,7 @@ extension KMeansLloyd {
                             let first = KMeansCentres(values: centres, count: k, features: d)
                             var (totals, _) = try sweep { s, scratch in
                                 let r = shards.rows(ofShard: s)
-                                first.assignTwo(rows: r.count, x: xp + r.lowerBound * d, labels: lp + r.lowerBound, best: up + r.lowerBound,
+                                first.assign(rows: r.count, x: xp + r.lowerBound * d, labels: lp + r.lowerBound, best: up + r.lowerBound,
                                                 second: lo + r.lowerBound, scratch: &scratch)
                                 for i in r {
                                     up[i] = up[i].squareRoot()
@@ -132,7 +132,7 @@ extension KMeansLloyd {
                                         }
                                         gathered.withUnsafeBufferPointer { gp in
                                             // invariant: m ≥ 1 rows gathered
-                                            prepared.assignTwo(rows: m, x: gp.baseAddress!, labels: &newLabels, best: &best, second: &second, scratch: &scratch) // invariant: see above
+                                            prepared.assign(rows: m, x: gp.baseAddress!, labels: &newLabels, best: &best, second: &second, scratch: &scratch) // invariant: see above
                                         }
                                         for g in 0..<m {
                                             let i = pending[start + g], old = Int(lp[i]), new = Int(newLabels[g])
