@@ -12,8 +12,9 @@ build: setup
 # The main job: the linear learner trains on the bundled real data sets (scikit-learn's breast
 # cancer and digits, exported by scripts/export_datasets.py) and prints SageMaker's metric lines,
 # then runs as a SageMaker training job (`mlc train`) from a local /opt/ml tree, serves the
-# trained model (`mlc serve`, a few curl requests, SIGTERM), then `mlbench linear` measures it
-# against scikit-learn on 1M × 100 rows.
+# trained model (`mlc serve`, a few curl requests, SIGTERM), trains PCA and k-means as SageMaker
+# jobs on the digits, scores the digits with the k-means model (`mlc predict`), then
+# `mlbench linear` measures the linear learner against scikit-learn on 1M × 100 rows.
 run: build
 	.build/release/mlc fit --algorithm linear-learner \
 	    --train data/breast-cancer/train.csv --validation data/breast-cancer/validation.csv \
@@ -26,6 +27,13 @@ run: build
 	.build/release/mlc validate --algorithm linear-learner --root out/opt-ml
 	.build/release/mlc train --algorithm linear-learner --root out/opt-ml
 	scripts/serve-demo.sh out/opt-ml 8080
+	scripts/unsupervised-training-tree.sh pca out/opt-ml-pca
+	.build/release/mlc train --algorithm pca --root out/opt-ml-pca
+	scripts/unsupervised-training-tree.sh kmeans out/opt-ml-kmeans
+	.build/release/mlc train --algorithm kmeans --root out/opt-ml-kmeans
+	.build/release/mlc predict --model out/opt-ml-kmeans/model --input data/digits/validation.csv \
+	    --content-type "text/csv;label_size=1" --accept text/csv --output out/kmeans-predictions
+	head -5 out/kmeans-predictions/validation.csv.out
 	.build/release/mlbench linear --peers
 
 # Tests run in release mode: numeric code is 10–100× slower in debug.
