@@ -6,7 +6,7 @@ import MLCore
 /// epoch and `test` (optional) scored with `eval_metrics`; SageMaker's metric lines
 /// (`#quality_metric: host=algo-1, train msd <loss>=…`, `test msd`, `test ssd`); a checkpoint
 /// after every epoch and on SIGTERM, resumed from at start; the model in the model directory.
-public struct KMeansJob: TrainingJob {
+public struct KMeansJob: UnsupervisedTrainingJob {
     public static let algorithm = "kmeans"
     public static let channelRules = UnsupervisedJob.channelRules
 
@@ -18,31 +18,19 @@ public struct KMeansJob: TrainingJob {
         self.output = output
     }
 
-    func parse(_ plan: UnsupervisedJob.Plan) throws(ContainerError) -> KMeansHyperparameters {
-        do {
-            return try KMeansHyperparameters(strings: plan.strings)
-        } catch {
-            throw .client(error.description)
-        }
-    }
-
-    public func validate(sampleRows: Int, workers: Int) throws(ContainerError) -> [String] {
-        let plan = try UnsupervisedJob.plan(environment, algorithm: "k-means", workers: workers, log: { _ in })
-        let hyperparameters = try parse(plan)
-        return ["Hyperparameters: valid (\(hyperparameters.values.values.count) after defaults)",
-                "Resources: \(plan.resources.currentHost) of \(plan.resources.hosts.count) host(s)"]
-            + (try UnsupervisedJob.validateChannels(plan, featureDim: hyperparameters.featureDim, sampleRows: sampleRows))
-    }
+    static let displayName = "k-means"
+    static func parse(_ strings: [String: String]) throws(HyperparameterError) -> KMeansHyperparameters { try KMeansHyperparameters(strings: strings) }
+    static func featureDim(_ hyperparameters: KMeansHyperparameters) -> Int { hyperparameters.featureDim }
+    static func valueCount(_ hyperparameters: KMeansHyperparameters) -> Int { hyperparameters.values.values.count }
 
     public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
-        let plan = try timings.measure("configuration") { () throws(ContainerError) in
-            try UnsupervisedJob.plan(environment, algorithm: "k-means", workers: workers, log: log)
+        let (plan, hyperparameters) = try timings.measure("configuration") { () throws(ContainerError) in
+            try self.plan(workers: workers, log: log)
         }
         timings.host = plan.resources.currentHost
         let host = plan.resources.currentHost
-        let hyperparameters = try parse(plan)
         let resolved = UnsupervisedJob.resolved(hyperparameters.values)
         log(LinearLearnerJob.finalConfigurationLine(resolved))
         // invariant: the channel rules require train

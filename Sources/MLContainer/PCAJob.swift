@@ -9,7 +9,7 @@ import MLCore
 /// documents no PCA metric names, so we report the mean squared reconstruction error
 /// (`test reconstruction_mse`) and the share of the test variance the components explain
 /// (`test explained_variance_ratio`), documented in docs/algorithms/pca.md.
-public struct PCAJob: TrainingJob {
+public struct PCAJob: UnsupervisedTrainingJob {
     public static let algorithm = "pca"
     public static let channelRules = UnsupervisedJob.channelRules
 
@@ -21,31 +21,19 @@ public struct PCAJob: TrainingJob {
         self.output = output
     }
 
-    func parse(_ plan: UnsupervisedJob.Plan) throws(ContainerError) -> PCAHyperparameters {
-        do {
-            return try PCAHyperparameters(strings: plan.strings)
-        } catch {
-            throw .client(error.description)
-        }
-    }
-
-    public func validate(sampleRows: Int, workers: Int) throws(ContainerError) -> [String] {
-        let plan = try UnsupervisedJob.plan(environment, algorithm: "PCA", workers: workers, log: { _ in })
-        let hyperparameters = try parse(plan)
-        return ["Hyperparameters: valid (\(hyperparameters.values.values.count) after defaults)",
-                "Resources: \(plan.resources.currentHost) of \(plan.resources.hosts.count) host(s)"]
-            + (try UnsupervisedJob.validateChannels(plan, featureDim: hyperparameters.featureDim, sampleRows: sampleRows))
-    }
+    static let displayName = "PCA"
+    static func parse(_ strings: [String: String]) throws(HyperparameterError) -> PCAHyperparameters { try PCAHyperparameters(strings: strings) }
+    static func featureDim(_ hyperparameters: PCAHyperparameters) -> Int { hyperparameters.featureDim }
+    static func valueCount(_ hyperparameters: PCAHyperparameters) -> Int { hyperparameters.values.values.count }
 
     public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
-        let plan = try timings.measure("configuration") { () throws(ContainerError) in
-            try UnsupervisedJob.plan(environment, algorithm: "PCA", workers: workers, log: log)
+        let (plan, hyperparameters) = try timings.measure("configuration") { () throws(ContainerError) in
+            try self.plan(workers: workers, log: log)
         }
         timings.host = plan.resources.currentHost
         let host = plan.resources.currentHost
-        let hyperparameters = try parse(plan)
         log(LinearLearnerJob.finalConfigurationLine(UnsupervisedJob.resolved(hyperparameters.values)))
         // invariant: the channel rules require train
         guard let train = plan.readers["train"] else { throw .algorithm("the train channel disappeared") }

@@ -87,3 +87,33 @@ enum UnsupervisedJob {
     }
 }
 
+
+/// A PCA or k-means training job: its hyperparameters parse from the string map and name a
+/// `feature_dim`; the rest of `validate` is shared.
+protocol UnsupervisedTrainingJob: TrainingJob {
+    associatedtype Hyperparameters
+    /// The algorithm as messages name it (`PCA`, `k-means`).
+    static var displayName: String { get }
+    static func parse(_ strings: [String: String]) throws(HyperparameterError) -> Hyperparameters
+    static func featureDim(_ hyperparameters: Hyperparameters) -> Int
+    static func valueCount(_ hyperparameters: Hyperparameters) -> Int
+    var environment: TrainingEnvironment { get }
+}
+
+extension UnsupervisedTrainingJob {
+    func plan(workers: Int, log: (String) -> Void) throws(ContainerError) -> (UnsupervisedJob.Plan, Hyperparameters) {
+        let plan = try UnsupervisedJob.plan(environment, algorithm: Self.displayName, workers: workers, log: log)
+        do {
+            return (plan, try Self.parse(plan.strings))
+        } catch {
+            throw .client(error.description)
+        }
+    }
+
+    public func validate(sampleRows: Int, workers: Int) throws(ContainerError) -> [String] {
+        let (plan, hyperparameters) = try plan(workers: workers, log: { _ in })
+        return ["Hyperparameters: valid (\(Self.valueCount(hyperparameters)) after defaults)",
+                "Resources: \(plan.resources.currentHost) of \(plan.resources.hosts.count) host(s)"]
+            + (try UnsupervisedJob.validateChannels(plan, featureDim: Self.featureDim(hyperparameters), sampleRows: sampleRows))
+    }
+}
