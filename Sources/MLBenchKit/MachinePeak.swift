@@ -26,36 +26,24 @@ public enum MachinePeak {
     public static func readBandwidth(_ x: UnsafeBufferPointer<Float>, threads: Int) -> Double {
         guard let base = x.baseAddress, x.count >= 16 else { return .nan }
         let p = SharedPointer(base)
-        let block = 1 << 18, count = x.count
-        let blocks = (count + block - 1) / block
         var best = Double.infinity
         for _ in 0..<3 {
-            let partial = PartialSums(count: blocks)
             let t0 = MonotonicClock.now()
-            parallelFor(blocks: blocks, threads: threads) { b in
-                let lo = b * block, hi = min(count, lo + block)
+            let total = DeterministicReduction.reduce(count: x.count, blockSize: 1 << 18, threads: threads, identity: Float(0), map: { range in
                 var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
-                var i = lo
-                while i + 32 <= hi {
+                var i = range.lowerBound
+                while i + 32 <= range.upperBound {
                     a0 += UnsafeRawPointer(p.base + i).loadUnaligned(as: SIMD16<Float>.self)
                     a1 += UnsafeRawPointer(p.base + i + 16).loadUnaligned(as: SIMD16<Float>.self)
                     i += 32
                 }
                 var t = (a0 + a1).sum()
-                while i < hi { t += p[i]; i += 1 }
-                partial.set(b, t)
-            }
+                while i < range.upperBound { t += p[i]; i += 1 }
+                return t
+            }, combine: +)
             best = min(best, MonotonicClock.now() - t0)
-            if partial.total.isNaN { return .nan }
+            if total.isNaN { return .nan }
         }
-        return Double(count * 4) / best / 1e9
+        return Double(x.count * 4) / best / 1e9
     }
-}
-
-/// Per-block results written from several threads (each block by one).
-private final class PartialSums: @unchecked Sendable {
-    private var values: [Float]
-    init(count: Int) { values = [Float](repeating: 0, count: count) }
-    func set(_ i: Int, _ v: Float) { values[i] = v }
-    var total: Float { values.reduce(0, +) }
 }

@@ -78,7 +78,7 @@ public enum KMeansLloyd {
                     let lp = SharedMutablePointer(lb.baseAddress!), dp = SharedMutablePointer(db.baseAddress!) // invariant: see above
                     return try x.withUnsafeBufferPointer { xb in
                         let xp = SharedPointer(xb.baseAddress!) // invariant: n, d ≥ 1
-                        let wp = weights.map { w in w }
+                        let wp = weights
                         let outcomes = try InProcessCommunicator.run(workers: workers) { comm -> [Double] in
                             var local: [Double] = []
                             var scratch: [Float] = []

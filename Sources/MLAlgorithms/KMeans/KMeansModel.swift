@@ -81,8 +81,7 @@ public struct KMeansModel: Sendable, Equatable {
 
     public static func load(from directory: String) throws(ArtifactError) -> KMeansModel {
         let jsonPath = directory + "/model.json", tensorPath = directory + "/model.safetensors"
-        let json = try ModelJSON.read(jsonPath)
-        guard json["algorithm"] as? String == "kmeans", json["format_version"] as? Int == formatVersion,
+        guard let json = try ModelJSON.read(jsonPath), json["algorithm"] as? String == "kmeans", json["format_version"] as? Int == formatVersion,
               let k = json["k"] as? Int, let d = json["feature_dim"] as? Int, k > 0, d > 0 else {
             throw .invalid(path: jsonPath, reason: "expected a kmeans model.json of format_version \(formatVersion) with k and feature_dim")
         }

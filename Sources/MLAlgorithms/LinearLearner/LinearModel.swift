@@ -122,26 +122,13 @@ public struct LinearModel: Sendable, Equatable {
             "algorithm": "linear-learner", "format_version": Self.formatVersion, "predictor_type": predictorType.rawValue,
             "feature_dim": layout.features, "outputs": layout.outputs, "loss": loss,
         ]
-        let path = directory + "/model.json"
-        do {
-            var data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted])
-            data.append(0x0A)
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw .io(path: path, reason: error.localizedDescription)
-        }
+        try ModelJSON.write(json, to: directory + "/model.json")
     }
 
     /// Loads what ``save(to:)`` wrote; every tensor's dtype and shape is checked.
     public static func load(from directory: String) throws(ArtifactError) -> LinearModel {
         let jsonPath = directory + "/model.json", tensorPath = directory + "/model.safetensors"
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
-        } catch {
-            throw .io(path: jsonPath, reason: error.localizedDescription)
-        }
-        guard let json = object as? [String: Any], json["algorithm"] as? String == "linear-learner",
+        guard let json = try ModelJSON.read(jsonPath), json["algorithm"] as? String == "linear-learner",
               let version = json["format_version"] as? Int, version == formatVersion,
               let type = (json["predictor_type"] as? String).flatMap(PredictorType.init(rawValue:)),
               let features = json["feature_dim"] as? Int, let outputs = json["outputs"] as? Int, features > 0, outputs > 0

@@ -157,8 +157,7 @@ extension PCAModel {
     /// Loads what ``save(to:)`` wrote; every tensor's dtype and shape is checked.
     public static func load(from directory: String) throws(ArtifactError) -> PCAModel {
         let jsonPath = directory + "/model.json", tensorPath = directory + "/model.safetensors"
-        let json = try ModelJSON.read(jsonPath)
-        guard json["algorithm"] as? String == "pca", json["format_version"] as? Int == formatVersion,
+        guard let json = try ModelJSON.read(jsonPath), json["algorithm"] as? String == "pca", json["format_version"] as? Int == formatVersion,
               let d = json["feature_dim"] as? Int, let k = json["num_components"] as? Int, d > 0, k > 0, k <= d,
               let subtract = json["subtract_mean"] as? Bool,
               let mode = (json["algorithm_mode"] as? String).flatMap(PCAMode.init(rawValue:))

@@ -1,8 +1,8 @@
 import Foundation
 import MLCore
 
-/// Reading and writing the `model.json` beside a `model.safetensors`: sorted keys (the same
-/// bytes every time), written atomically.
+/// Reading and writing the `model.json` beside every algorithm's `model.safetensors`: sorted
+/// keys (the same bytes every time), written atomically.
 enum ModelJSON {
     static func write(_ object: [String: Any], to path: String) throws(ArtifactError) {
         do {
@@ -14,15 +14,16 @@ enum ModelJSON {
         }
     }
 
-    static func read(_ path: String) throws(ArtifactError) -> [String: Any] {
+    /// The file's top-level object, or `nil` when it is valid JSON of another shape (each
+    /// algorithm's loader says what it expected).
+    static func read(_ path: String) throws(ArtifactError) -> [String: Any]? {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw .io(path: path, reason: error.localizedDescription)
         }
-        guard let json = object as? [String: Any] else { throw .invalid(path: path, reason: "not a JSON object") }
-        return json
+        return object as? [String: Any]
     }
 
     /// A function that returns the named F32 tensor of `shape`, or an error naming what is wrong.
