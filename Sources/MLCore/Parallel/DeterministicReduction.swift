@@ -83,11 +83,11 @@ public enum DeterministicReduction {
 }
 
 /// Slots written by parallel blocks, one slot per block: disjoint writes, so unchecked Sendable.
-final class PartialResults<R>: @unchecked Sendable {
+public final class PartialResults<R>: @unchecked Sendable {
     private var storage: [R]
-    init(count: Int, placeholder: R) { storage = Array(repeating: placeholder, count: count) }
-    func set(_ index: Int, _ value: R) {
+    public init(count: Int, placeholder: R) { storage = Array(repeating: placeholder, count: count) }
+    public func set(_ index: Int, _ value: R) {
         storage.withUnsafeMutableBufferPointer { $0[index] = value }
     }
-    var values: [R] { storage }
+    public var values: [R] { storage }
 }

@@ -1,0 +1,386 @@
+import Foundation
+import MLCore
+
+/// Rows for the trees: features (dense or sparse; NaN or absent = missing), one label per row,
+/// optional weights.
+public struct TreeDataset: Sendable {
+    public var features: Features
+    public var labels: [Float]
+    public var weights: [Float]?
+
+    public init(features: Features, labels: [Float], weights: [Float]? = nil) {
+        self.features = features
+        self.labels = labels
+        self.weights = weights
+    }
+
+    public var rows: Int { features.rows }
+
+    func check(_ name: String, featureCount: Int?, objective: TreeObjective, numClass: Int) throws(TreeDataError) {
+        guard rows > 0 else { throw TreeDataError("the \(name) data has no rows") }
+        guard labels.count == rows else { throw TreeDataError("the \(name) data has \(rows) rows but \(labels.count) labels") }
+        if let featureCount, features.columns != featureCount {
+            throw TreeDataError("the \(name) data has \(features.columns) features; the train data has \(featureCount)")
+        }
+        if let weights {
+            guard weights.count == rows else { throw TreeDataError("the \(name) data has \(rows) rows but \(weights.count) weights") }
+            if let bad = weights.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
+                throw TreeDataError("the \(name) data's weight \(weights[bad]) of row \(bad + 1) is invalid: weights must be finite and ≥ 0")
+            }
+        }
+        if let error = labels.withUnsafeBufferPointer({ objective.checkLabels($0, numClass: numClass) }) {
+            throw TreeDataError("the \(name) data's " + error.message)
+        }
+    }
+}
+
+/// One round's metric values, per data set, in the order XGBoost prints them.
+public struct RoundEvaluation: Sendable, Equatable {
+    public var iteration: Int
+    /// (data set, metric, value), data sets in the order given (train, then validation).
+    public var values: [(data: String, metric: String, value: Double)]
+
+    public static func == (a: RoundEvaluation, b: RoundEvaluation) -> Bool {
+        a.iteration == b.iteration && a.values.count == b.values.count
+            && zip(a.values, b.values).allSatisfy { $0.data == $1.data && $0.metric == $1.metric && $0.value == $1.value }
+    }
+
+    /// The line XGBoost's `EvaluationMonitor` prints: `[3]\ttrain-auc:0.97000\tvalidation-auc:0.95000`.
+    public var line: String {
+        "[\(iteration)]" + values.map { "\t\($0.data)-\($0.metric):" + String(format: "%.5f", $0.value) }.joined()
+    }
+}
+
+/// Trains XGBoost-compatible boosted trees with the histogram method.
+///
+/// The model depends only on the data, the hyperparameters and the seed: histograms are exact
+/// integer sums and every random draw comes from `RandomStream(seed, path: [round, …])`, so the
+/// same trees come out for any `threads`, and a run resumed from a checkpoint ends with the same
+/// model as one that was never interrupted.
+public struct BoostedTreesTrainer: Sendable {
+    public let hyperparameters: XGBoostHyperparameters
+    public let threads: Int
+
+    public init(hyperparameters: XGBoostHyperparameters, threads: Int? = nil) {
+        self.hyperparameters = hyperparameters
+        self.threads = max(1, threads ?? hyperparameters.nthread ?? ComputeContext.defaultThreadCount())
+    }
+
+    public struct Result: Sendable {
+        public var model: BoostedTreesModel
+        public var history: [RoundEvaluation]
+        /// Whether training stopped for a cancellation (the model has the rounds finished so far).
+        public var cancelled: Bool
+        public var bestIteration: Int?
+        public var binningSeconds: Double
+        public var roundSeconds: Double
+    }
+
+    /// Trains on `train`, printing metrics for `train` and `validation` every round (the
+    /// container's evals), continuing `resumingFrom` (a checkpoint's model) for the remaining
+    /// rounds. `checkpoint` receives the model after every round.
+    public func fit(train: TreeDataset, validation: TreeDataset? = nil, evaluateTrain: Bool = true,
+                    resumingFrom resumed: BoostedTreesModel? = nil, cancellation: CancellationFlag? = nil,
+                    events: (RoundEvaluation) -> Void = { _ in },
+                    checkpoint: (BoostedTreesModel, Int) throws -> Void = { _, _ in }) throws -> Result {
+        let hp = hyperparameters
+        let objective = hp.objective
+        let numClass = hp.numClass
+        let outputs = objective.isMulticlass ? numClass : 1
+        try train.check("train", featureCount: nil, objective: objective, numClass: numClass)
+        let d = train.features.columns
+        try validation?.check("validation", featureCount: d, objective: objective, numClass: numClass)
+        if let resumed, resumed.featureCount != d || resumed.outputs != outputs || resumed.objective != objective {
+            throw TreeDataError("the checkpoint's model (\(resumed.featureCount) features, \(resumed.objective.name)) does not match this job")
+        }
+        let n = train.rows
+        let clock = ContinuousClock()
+        let binStart = clock.now
+        let weights = Self.effectiveWeights(train, objective: objective, scalePosWeight: hp.scalePosWeight)
+        let matrix = BinnedMatrix(train.features, maxBin: hp.maxBin, weights: train.weights, threads: threads)
+        let binningSeconds = Self.seconds(binStart.duration(to: clock.now))
+
+        let baseScores = resumed?.baseScores ?? hp.baseScore.map { [$0] }
+            ?? Self.estimateBaseScores(train, weights: weights, objective: objective, numClass: numClass)
+        var model = resumed ?? BoostedTreesModel(objective: objective, numClass: numClass, featureCount: d, baseScores: baseScores)
+        model.huberSlope = hp.huberSlope
+        // Margins so far: the base, plus the resumed trees (Float sums in tree order, as the
+        // model predicts, so resuming reproduces the uninterrupted margins exactly).
+        var trainMargins = try model.margins(train.features, threads: threads)
+        var validationMargins = try validation.map { v throws(TreeDataError) in try model.margins(v.features, threads: threads) }
+        var history: [RoundEvaluation] = []
+        let rules = SplitRules(lambda: hp.lambda, alpha: hp.alpha, maxDeltaStep: hp.maxDeltaStep,
+                               minChildWeight: hp.minChildWeight, gamma: hp.gamma)
+        let grower = TreeGrower(matrix: matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth, threads: threads,
+                                features: [], reduce: { _ in })
+        var gradients = [Float](repeating: 0, count: n * outputs)
+        var hessians = [Float](repeating: 0, count: n * outputs)
+        var best: (iteration: Int, score: Double)?
+        let stoppingMetric = hp.evalMetrics.last
+        var cancelled = false
+        let roundStart = clock.now
+        for round in model.rounds..<hp.numRound {
+            if cancellation?.isCancelled == true { cancelled = true; break }
+            computeGradients(margins: trainMargins, dataset: train, weights: weights, outputs: outputs,
+                             gradients: &gradients, hessians: &hessians)
+            let rows = sampleRows(n: n, round: round)
+            let features = sampleFeatures(d: d, round: round)
+            let roundGrower = TreeGrower(matrix: grower.matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth,
+                                         threads: threads, features: features, reduce: grower.reduce)
+            for k in 0..<outputs {
+                let q = quantize(gradients: gradients, hessians: hessians, output: k, outputs: outputs, rows: n)
+                let totals = Self.totals(q.pairs, rows: rows, threads: threads)
+                var grown = roundGrower.grow(rows: rows, gradients: q, totals: totals)
+                if objective == .absoluteError {
+                    refitMedianLeaves(&grown, dataset: train, weights: weights, margins: trainMargins, eta: hp.eta)
+                }
+                apply(grown, to: &trainMargins, output: k, outputs: outputs, matrix: matrix, sampled: rows.count < n)
+                if let validation, validationMargins != nil {
+                    Self.addTree(grown.tree, features: validation.features, to: &validationMargins!, output: k, outputs: outputs, threads: threads)
+                }
+                model.trees.append(grown.tree)
+                model.treeGroups.append(k)
+            }
+            // Metrics: train (when asked), then validation, each metric in order.
+            var evaluation = RoundEvaluation(iteration: round, values: [])
+            let sets: [(String, TreeDataset, [Float])] = (evaluateTrain ? [("train", train, trainMargins)] : [])
+                + (validation.flatMap { v in validationMargins.map { [("validation", v, $0)] } } ?? [])
+            for (name, data, margins) in sets {
+                let predictions = model.transform(margins: margins)
+                for metric in hp.evalMetrics {
+                    let value = metric.evaluate(predictions: predictions, outputs: model.predictionWidth, margins: margins,
+                                                marginWidth: outputs, labels: data.labels, weights: data.weights)
+                    evaluation.values.append((name, metric.name, value))
+                }
+            }
+            if !evaluation.values.isEmpty {
+                history.append(evaluation)
+                events(evaluation)
+            }
+            if let rounds = hp.earlyStoppingRounds, validation != nil, let metric = stoppingMetric,
+               let score = evaluation.values.last(where: { $0.data == "validation" && $0.metric == metric.name })?.value {
+                if best == nil || (metric.maximize ? score > best!.score : score < best!.score) { // invariant: best checked non-nil first
+                    best = (round, score)
+                }
+                // invariant: best was set just above
+                if round - best!.iteration >= rounds {
+                    break
+                }
+            }
+            try checkpoint(model, round + 1)
+        }
+        if let best, hp.earlyStoppingRounds != nil {
+            // Keep the best iteration's trees: every prediction (ours or XGBoost's) is then the best model's.
+            model.trees = Array(model.trees.prefix((best.iteration + 1) * outputs))
+            model.treeGroups = Array(model.treeGroups.prefix((best.iteration + 1) * outputs))
+            model.bestIteration = best.iteration
+            model.bestScore = best.score
+        }
+        return Result(model: model, history: history, cancelled: cancelled, bestIteration: best?.iteration,
+                      binningSeconds: binningSeconds, roundSeconds: Self.seconds(roundStart.duration(to: clock.now)))
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Weights with `scale_pos_weight` applied to positive rows of binary objectives.
+    static func effectiveWeights(_ data: TreeDataset, objective: TreeObjective, scalePosWeight: Double) -> [Float]? {
+        guard objective.isBinary || objective == .logisticRegression, scalePosWeight != 1 else { return data.weights }
+        let s = Float(scalePosWeight)
+        return data.labels.indices.map { i in (data.weights?[i] ?? 1) * (data.labels[i] == 1 ? s : 1) }
+    }
+
+    /// XGBoost's intercept when `base_score` is not given: the weighted mean of the labels (the
+    /// weighted median for reg:absoluteerror), 0.5 for hinge; for multiclass objectives one
+    /// margin per class, the centred logarithms of the classes' weighted frequencies (what
+    /// XGBoost 3 fits: the softmax's maximum-likelihood intercept).
+    static func estimateBaseScores(_ data: TreeDataset, weights: [Float]?, objective: TreeObjective, numClass: Int) -> [Double] {
+        switch objective {
+        case .multiSoftmax, .multiSoftprob:
+            var mass = [Double](repeating: 0, count: numClass)
+            for i in data.labels.indices { mass[Int(data.labels[i])] += Double(weights?[i] ?? 1) }
+            let total = mass.reduce(0, +)
+            let logs = mass.map { log(max($0 / max(total, 1e-300), 1e-16)) }
+            let centre = logs.reduce(0, +) / Double(numClass)
+            return logs.map { $0 - centre }
+        default:
+            return [estimateBaseScore(data, weights: weights, objective: objective)]
+        }
+    }
+
+    static func estimateBaseScore(_ data: TreeDataset, weights: [Float]?, objective: TreeObjective) -> Double {
+        switch objective {
+        case .multiSoftmax, .multiSoftprob, .binaryHinge: return 0.5
+        case .absoluteError:
+            return weightedMedian(values: data.labels.map(Double.init), weights: data.labels.indices.map { Double(weights?[$0] ?? 1) })
+        default:
+            var sum = 0.0, total = 0.0
+            for i in data.labels.indices {
+                let w = Double(weights?[i] ?? 1)
+                sum += w * Double(data.labels[i])
+                total += w
+            }
+            let mean = total > 0 ? sum / total : 0.5
+            switch objective {
+            case .binaryLogistic, .binaryLogitRaw, .logisticRegression: return min(max(mean, 1e-6), 1 - 1e-6)
+            case .gamma, .tweedie, .poisson: return max(mean, 1e-6)
+            default: return mean
+            }
+        }
+    }
+
+    static func weightedMedian(values: [Double], weights: [Double]) -> Double {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        let total = weights.reduce(0, +)
+        guard total > 0, !order.isEmpty else { return 0 }
+        var running = 0.0
+        for i in order {
+            running += weights[i]
+            if running >= total / 2 { return values[i] }
+        }
+        return values[order[order.count - 1]]
+    }
+
+    func computeGradients(margins: [Float], dataset: TreeDataset, weights: [Float]?, outputs: Int,
+                          gradients: inout [Float], hessians: inout [Float]) {
+        let n = dataset.rows
+        let objective = hyperparameters.objective
+        let slope = Float(hyperparameters.huberSlope)
+        let poissonStep = Float(hyperparameters.values.explicitlySet.contains("max_delta_step") ? hyperparameters.maxDeltaStep : 0.7)
+        let block = 16_384
+        margins.withUnsafeBufferPointer { m in
+            dataset.labels.withUnsafeBufferPointer { y in
+                gradients.withUnsafeMutableBufferPointer { g in
+                    hessians.withUnsafeMutableBufferPointer { h in
+                        // invariant: every buffer has n·outputs > 0 entries (the data was checked non-empty)
+                        let mp = SharedPointer(m.baseAddress!), yp = SharedPointer(y.baseAddress!)
+                        let gp = SharedMutablePointer(g.baseAddress!), hp = SharedMutablePointer(h.baseAddress!)
+                        let wp = weights
+                        parallelFor(blocks: (n + block - 1) / block, threads: threads) { b in
+                            for i in (b * block)..<min(n, (b + 1) * block) {
+                                let w = wp?[i] ?? 1
+                                if outputs > 1 {
+                                    TreeObjective.multiclassGradients(margins: mp.base + i * outputs, classes: outputs, label: Int(yp[i]),
+                                                                      weight: w, gradients: gp.base + i * outputs, hessians: hp.base + i * outputs)
+                                } else {
+                                    let (gi, hi) = objective.gradient(margin: mp[i], label: yp[i], weight: w, huberSlope: slope,
+                                                                      poissonMaxDeltaStep: poissonStep)
+                                    gp.base[i] = gi
+                                    hp.base[i] = hi
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows of round `round`: all, or each with probability `subsample` (one uniform draw
+    /// per row from a stream per block of rows, so the draw is the same for any thread count).
+    func sampleRows(n: Int, round: Int) -> [UInt32] {
+        let subsample = hyperparameters.subsample
+        guard subsample < 1 else { return (0..<n).map { UInt32($0) } }
+        var rows: [UInt32] = []
+        rows.reserveCapacity(Int(Double(n) * subsample) + 64)
+        let block = 65_536
+        for b in 0..<((n + block - 1) / block) {
+            var stream = RandomStream(seed: hyperparameters.seed, path: [UInt64(round), 1, UInt64(b)])
+            for i in (b * block)..<min(n, (b + 1) * block) where stream.nextDouble() < subsample { rows.append(UInt32(i)) }
+        }
+        return rows
+    }
+
+    /// The features of round `round`'s trees (colsample_bytree), ascending.
+    func sampleFeatures(d: Int, round: Int) -> [Int] {
+        let share = hyperparameters.colsampleByTree
+        guard share < 1 else { return Array(0..<d) }
+        let count = max(1, Int(share * Double(d)))
+        var stream = RandomStream(seed: hyperparameters.seed, path: [UInt64(round), 2])
+        // invariant: 1 ≤ count ≤ d
+        return try! stream.sampleIndices(count: count, from: d).sorted()
+    }
+
+    func quantize(gradients: [Float], hessians: [Float], output k: Int, outputs: Int, rows n: Int) -> QuantizedGradients {
+        var largestG: Float = 0, largestH: Float = 0
+        for i in 0..<n {
+            largestG = max(largestG, abs(gradients[i * outputs + k]))
+            largestH = max(largestH, abs(hessians[i * outputs + k]))
+        }
+        return gradients.withUnsafeBufferPointer { g in
+            hessians.withUnsafeBufferPointer { h in
+                // invariant: n·outputs > 0
+                QuantizedGradients(gradients: g.baseAddress! + k, hessians: h.baseAddress! + k, stride: outputs, rows: n,
+                                   gradientExponent: QuantizedGradients.exponent(largest: Double(largestG), rows: n),
+                                   hessianExponent: QuantizedGradients.exponent(largest: Double(largestH), rows: n), threads: threads)
+            }
+        }
+    }
+
+    /// Exact sums of the pairs of `rows`.
+    static func totals(_ pairs: [Int64], rows: [UInt32], threads: Int) -> (g: Int64, h: Int64) {
+        var g: Int64 = 0, h: Int64 = 0
+        for r in rows {
+            g &+= pairs[2 * Int(r)]
+            h &+= pairs[2 * Int(r) + 1]
+        }
+        return (g, h)
+    }
+
+    /// Adds the new tree's leaf values to the training margins: the grown rows by their leaf,
+    /// rows left out by subsampling by routing their bins.
+    func apply(_ grown: TreeGrower.Result, to margins: inout [Float], output k: Int, outputs: Int, matrix: BinnedMatrix, sampled: Bool) {
+        let tree = grown.tree
+        margins.withUnsafeMutableBufferPointer { m in
+            let mp = SharedMutablePointer(m.baseAddress!) // invariant: margins are non-empty
+            if sampled {
+                let n = matrix.rows
+                matrix.withColumnMajor { column in
+                    let block = 16_384
+                    parallelFor(blocks: (n + block - 1) / block, threads: threads) { b in
+                        for i in (b * block)..<min(n, (b + 1) * block) {
+                            var node = 0
+                            while !tree.isLeaf(node) {
+                                let f = Int(tree.splitIndices[node])
+                                let bin = column.offset(f * n).bin(i)
+                                let goLeft = bin == matrix.cuts.binCount(f) ? tree.defaultLeft[node] : bin <= Int(tree.splitBins[node])
+                                node = Int(goLeft ? tree.leftChildren[node] : tree.rightChildren[node])
+                            }
+                            mp.base[i * outputs + k] += tree.splitConditions[node]
+                        }
+                    }
+                }
+                return
+            }
+            grown.rows.withUnsafeBufferPointer { r in
+                let rp = SharedPointer(r.baseAddress!) // invariant: grown rows are non-empty
+                let leaves = grown.leaves
+                parallelFor(blocks: leaves.count, threads: threads) { j in
+                    let leaf = leaves[j]
+                    let value = tree.splitConditions[leaf.node]
+                    for p in leaf.begin..<leaf.end { mp.base[Int(rp.base[p]) * outputs + k] += value }
+                }
+            }
+        }
+    }
+
+    /// reg:absoluteerror: each leaf's value becomes eta × the weighted median of its rows'
+    /// residuals (XGBoost's adaptive leaf update).
+    func refitMedianLeaves(_ grown: inout TreeGrower.Result, dataset: TreeDataset, weights: [Float]?, margins: [Float], eta: Double) {
+        for leaf in grown.leaves where leaf.end > leaf.begin {
+            let rows = grown.rows[leaf.begin..<leaf.end].map(Int.init)
+            let residuals = rows.map { Double(dataset.labels[$0]) - Double(margins[$0]) }
+            let w = rows.map { Double(weights?[$0] ?? 1) }
+            grown.tree.splitConditions[leaf.node] = Float(eta * Self.weightedMedian(values: residuals, weights: w))
+        }
+    }
+
+    static func addTree(_ tree: RegressionTree, features x: Features, to margins: inout [Float], output k: Int, outputs: Int, threads: Int) {
+        let single = BoostedTreesModel(objective: .squaredError, numClass: 1, featureCount: x.columns, baseScores: [0],
+                                       trees: [tree], treeGroups: [0])
+        // invariant: the validation set's feature count was checked against the train set's
+        let add = try! single.margins(x, threads: threads)
+        for i in 0..<x.rows { margins[i * outputs + k] += add[i] }
+    }
+}

@@ -1,0 +1,320 @@
+import MLCore
+
+/// Grows one tree depthwise on binned rows (XGBoost's `hist` with `grow_policy=depthwise`).
+///
+/// Each level: the best split of every node (in parallel over node × feature), the rows of the
+/// splitting nodes partitioned in place (stable, so each node's rows stay ascending), then the
+/// histograms of the next level — the smaller child of each pair built from its rows, the
+/// larger one obtained by subtracting it from the parent. Histograms hold exact integer sums
+/// (``QuantizedGradients``), so subtraction is exact and every result is independent of the
+/// thread count. `reduce` combines a freshly built level of histograms across data-parallel
+/// workers (the only synchronization between them); with one worker it does nothing.
+struct TreeGrower {
+    let matrix: BinnedMatrix
+    let rules: SplitRules
+    let eta: Double
+    let maxDepth: Int
+    let threads: Int
+    /// Features the tree may split on (colsample_bytree), ascending.
+    let features: [Int]
+    let reduce: (_ histograms: inout [Int64]) -> Void
+
+    /// A leaf of the grown tree and its rows: `rows[begin..<end]` of ``Result/rows``.
+    struct LeafRows: Sendable {
+        var node: Int
+        var begin: Int
+        var end: Int
+    }
+
+    struct Result {
+        var tree: RegressionTree
+        /// The training rows the tree was grown on, grouped by leaf.
+        var rows: [UInt32]
+        var leaves: [LeafRows]
+    }
+
+    private struct Node {
+        var id: Int
+        var begin: Int
+        var end: Int
+        var g: Int64
+        var h: Int64
+        /// Index of the node's histogram in the level's histogram buffer.
+        var slot: Int
+        var rowCount: Int { end - begin }
+    }
+
+    /// Rows whose minimum a histogram part is worth a separate buffer for.
+    static let rowsPerPart = 16_384
+
+    func grow(rows initial: [UInt32], gradients q: QuantizedGradients, totals: (g: Int64, h: Int64)) -> Result {
+        var rows = initial
+        var scratch = [UInt32](repeating: 0, count: rows.count)
+        var tree = RegressionTree()
+        var leaves: [LeafRows] = []
+        let stride = 2 * matrix.histogramBins
+        let rootWeight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
+        tree.addNode(parent: -1, value: Float(rootWeight * eta), baseWeight: Float(rootWeight), hessian: Float(q.hessian(totals.h)))
+        var level = [Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)]
+        var histograms = buildHistograms(level.map { ($0.begin, $0.end) }, rows: rows, pairs: q.pairs)
+        var depth = 0
+        while !level.isEmpty {
+            let splits = evaluate(level, histograms: histograms, quantization: q)
+            var splitting: [(node: Node, split: SplitCandidate, left: Int, right: Int)] = []
+            for (node, split) in zip(level, splits) {
+                let valid = split.isFound && depth < maxDepth && split.lossChange > 1e-6 && split.lossChange >= rules.gamma
+                    && q.hessian(split.leftH) > 0 && q.hessian(split.rightH) > 0
+                guard valid else {
+                    leaves.append(LeafRows(node: node.id, begin: node.begin, end: node.end))
+                    continue
+                }
+                let lw = rules.weight(q.gradient(split.leftG), q.hessian(split.leftH))
+                let rw = rules.weight(q.gradient(split.rightG), q.hessian(split.rightH))
+                let l = tree.addNode(parent: node.id, value: Float(lw * eta), baseWeight: Float(lw), hessian: Float(q.hessian(split.leftH)))
+                let r = tree.addNode(parent: node.id, value: Float(rw * eta), baseWeight: Float(rw), hessian: Float(q.hessian(split.rightH)))
+                let condition = split.bin >= 0 ? matrix.cuts.values[matrix.cuts.offsets[split.feature] + split.bin]
+                    : Self.belowMinimum(matrix.cuts.minimums[split.feature])
+                tree.split(node.id, feature: split.feature, condition: condition, bin: split.bin, defaultLeft: split.defaultLeft,
+                           lossChange: Float(split.lossChange), left: l, right: r)
+                splitting.append((node, split, l, r))
+            }
+            if splitting.isEmpty { break }
+            let middles = partition(splitting.map { ($0.node.begin, $0.node.end, $0.split) }, rows: &rows, scratch: &scratch)
+            depth += 1
+            var children: [Node] = []
+            var built: [Int] = []
+            var subtracted: [(child: Int, parentSlot: Int, sibling: Int)] = []
+            for (k, s) in splitting.enumerated() {
+                let left = Node(id: s.left, begin: s.node.begin, end: middles[k], g: s.split.leftG, h: s.split.leftH, slot: 0)
+                let right = Node(id: s.right, begin: middles[k], end: s.node.end, g: s.split.rightG, h: s.split.rightH, slot: 0)
+                if depth >= maxDepth {
+                    leaves.append(LeafRows(node: left.id, begin: left.begin, end: left.end))
+                    leaves.append(LeafRows(node: right.id, begin: right.begin, end: right.end))
+                    continue
+                }
+                // Build the smaller child (by rows; the left on a tie), subtract for the other.
+                let smallIsLeft = left.rowCount <= right.rowCount
+                children.append(left)
+                children.append(right)
+                let small = children.count - (smallIsLeft ? 2 : 1), large = children.count - (smallIsLeft ? 1 : 2)
+                built.append(small)
+                subtracted.append((large, s.node.slot, small))
+            }
+            if children.isEmpty { break }
+            for (k, c) in built.enumerated() { children[c].slot = k }
+            let fresh = buildHistograms(built.map { (children[$0].begin, children[$0].end) }, rows: rows, pairs: q.pairs)
+            var next = [Int64](repeating: 0, count: children.count * stride)
+            let parentHistograms = histograms
+            next.withUnsafeMutableBufferPointer { out in
+                let o = SharedMutablePointer(out.baseAddress!) // invariant: children is non-empty
+                fresh.withUnsafeBufferPointer { f in
+                    parentHistograms.withUnsafeBufferPointer { p in
+                        let fp = SharedPointer(f.baseAddress!), pp = SharedPointer(p.baseAddress!) // invariant: both non-empty
+                        let builtSlots = built
+                        let pairsOfSubtraction = subtracted
+                        parallelFor(blocks: children.count, threads: threads) { c in
+                            let target = o.base + c * stride
+                            if let k = builtSlots.firstIndex(of: c) {
+                                target.update(from: fp.base + k * stride, count: stride)
+                            } else if let s = pairsOfSubtraction.first(where: { $0.child == c }) {
+                                // invariant: the sibling was built above
+                                let k = builtSlots.firstIndex(of: s.sibling)!
+                                let parent = pp.base + s.parentSlot * stride, sibling = fp.base + k * stride
+                                for i in 0..<stride { target[i] = parent[i] &- sibling[i] }
+                            }
+                        }
+                    }
+                }
+            }
+            for c in children.indices { children[c].slot = c }
+            histograms = next
+            level = children
+        }
+        // Nodes still in `level` when the loop ends by `break` were added as leaves above.
+        return Result(tree: tree, rows: rows, leaves: leaves.sorted { $0.begin < $1.begin })
+    }
+
+    /// A condition below every training value (XGBoost's stored minimum), for a split that sends
+    /// only missing values left.
+    static func belowMinimum(_ minimum: Float) -> Float {
+        minimum.isNaN ? -Float.greatestFiniteMagnitude : minimum - (abs(minimum) + 1e-5)
+    }
+
+    /// Histograms of the given row ranges, contiguous, `2 · histogramBins` Int64s each; large
+    /// ranges are split into parts with their own buffers (exact integer sums, so any split
+    /// gives the same result), then reduced across workers.
+    private func buildHistograms(_ ranges: [(Int, Int)], rows: [UInt32], pairs: [Int64]) -> [Int64] {
+        let stride = 2 * matrix.histogramBins
+        var tasks: [(node: Int, begin: Int, end: Int, part: Int)] = []
+        var partCount = 0
+        for (j, (begin, end)) in ranges.enumerated() {
+            let parts = min(threads, max(1, (end - begin) / Self.rowsPerPart))
+            if parts == 1 {
+                tasks.append((j, begin, end, -1))
+                continue
+            }
+            let size = (end - begin + parts - 1) / parts
+            for p in 0..<parts where begin + p * size < end {
+                tasks.append((j, begin + p * size, min(end, begin + (p + 1) * size), partCount))
+                partCount += 1
+            }
+        }
+        var out = [Int64](repeating: 0, count: max(1, ranges.count) * stride)
+        var parts = [Int64](repeating: 0, count: partCount * stride)
+        let taskList = tasks
+        out.withUnsafeMutableBufferPointer { o in
+            parts.withUnsafeMutableBufferPointer { p in
+                rows.withUnsafeBufferPointer { r in
+                    pairs.withUnsafeBufferPointer { g in
+                        let op = SharedMutablePointer(o.baseAddress!) // invariant: out has ≥ 1 histogram
+                        let pp = p.baseAddress.map { SharedMutablePointer($0) }
+                        let rp = r.baseAddress.map { SharedPointer($0) }
+                        let gp = SharedPointer(g.baseAddress!) // invariant: pairs cover every row
+                        let matrix = self.matrix
+                        parallelFor(blocks: taskList.count, threads: threads) { t in
+                            let task = taskList[t]
+                            guard task.end > task.begin, let rp else { return }
+                            // invariant: parts exist whenever a task has a part index
+                            let target = task.part < 0 ? op.base + task.node * stride : pp!.base + task.part * stride
+                            matrix.accumulate(rows: rp.base + task.begin, count: task.end - task.begin, pairs: gp.base, into: target)
+                        }
+                        // Sum the parts of each split range into its histogram.
+                        if partCount > 0, let pp {
+                            let chunk = 4096
+                            let chunks = (stride + chunk - 1) / chunk
+                            parallelFor(blocks: ranges.count * chunks, threads: threads) { b in
+                                let j = b / chunks, lo = (b % chunks) * chunk, hi = min(stride, lo + chunk)
+                                let target = op.base + j * stride
+                                for task in taskList where task.node == j && task.part >= 0 {
+                                    let source = pp.base + task.part * stride
+                                    for i in lo..<hi { target[i] &+= source[i] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        reduce(&out)
+        return out
+    }
+
+    /// The best split of each node: node × feature in parallel, then per node in feature order.
+    private func evaluate(_ nodes: [Node], histograms: [Int64], quantization q: QuantizedGradients) -> [SplitCandidate] {
+        let f = features.count
+        let results = PartialResults<SplitCandidate>(count: nodes.count * f, placeholder: SplitCandidate())
+        let stride = 2 * matrix.histogramBins
+        let matrix = self.matrix, rules = self.rules, features = self.features
+        histograms.withUnsafeBufferPointer { h in
+            let hp = SharedPointer(h.baseAddress!) // invariant: one histogram per node
+            parallelFor(blocks: nodes.count * f, threads: threads) { t in
+                let node = nodes[t / f], feature = features[t % f]
+                results.set(t, SplitEvaluator.best(
+                    feature: feature, histogram: hp.base + node.slot * stride, offset: Int(matrix.histogramOffsets[feature]),
+                    bins: matrix.cuts.binCount(feature), totalG: node.g, totalH: node.h, quantization: q, rules: rules))
+            }
+        }
+        let all = results.values
+        return nodes.indices.map { j in
+            var best = SplitCandidate()
+            for k in 0..<f { best.consider(all[j * f + k]) }
+            return best
+        }
+    }
+
+    /// Partitions each range of `rows` stably into (left | right) by its split; returns where
+    /// each range's right part starts. Counts per chunk, then scatters through `scratch`.
+    private func partition(_ splits: [(begin: Int, end: Int, split: SplitCandidate)], rows: inout [UInt32], scratch: inout [UInt32]) -> [Int] {
+        let chunk = 65_536
+        var chunks: [(node: Int, begin: Int, end: Int)] = []
+        for (j, s) in splits.enumerated() {
+            var b = s.begin
+            while b < s.end {
+                chunks.append((j, b, min(s.end, b + chunk)))
+                b += chunk
+            }
+        }
+        let chunkList = chunks
+        let n = matrix.rows
+        let lefts = PartialResults<Int>(count: chunks.count, placeholder: 0)
+        let matrix = self.matrix
+        let goesLeft: @Sendable (_ bins: BinColumn, _ row: Int, _ split: SplitCandidate, _ missingBin: Int) -> Bool = { bins, row, split, missingBin in
+            let b = bins.bin(row)
+            return b == missingBin ? split.defaultLeft : b <= split.bin
+        }
+        var middles = [Int](repeating: 0, count: splits.count)
+        rows.withUnsafeMutableBufferPointer { r in
+            scratch.withUnsafeMutableBufferPointer { s in
+                let rp = SharedMutablePointer(r.baseAddress!), sp = SharedMutablePointer(s.baseAddress!) // invariant: splitting nodes have rows
+                matrix.withColumnMajor { column in
+                    parallelFor(blocks: chunkList.count, threads: threads) { c in
+                        let task = chunkList[c], split = splits[task.node].split
+                        let bins = column.offset(split.feature * n)
+                        let missingBin = matrix.cuts.binCount(split.feature)
+                        var count = 0
+                        for i in task.begin..<task.end where goesLeft(bins, Int(rp.base[i]), split, missingBin) { count += 1 }
+                        lefts.set(c, count)
+                    }
+                    // Where each chunk's lefts and rights go.
+                    let counts = lefts.values
+                    var leftAt = [Int](repeating: 0, count: chunkList.count), rightAt = leftAt
+                    var c = 0
+                    for (j, s) in splits.enumerated() {
+                        var first = c
+                        var totalLeft = 0
+                        while c < chunkList.count && chunkList[c].node == j { totalLeft += counts[c]; c += 1 }
+                        var l = s.begin, rr = s.begin + totalLeft
+                        middles[j] = rr
+                        while first < c {
+                            leftAt[first] = l
+                            rightAt[first] = rr
+                            l += counts[first]
+                            rr += (chunkList[first].end - chunkList[first].begin) - counts[first]
+                            first += 1
+                        }
+                    }
+                    let starts = (leftAt, rightAt)
+                    parallelFor(blocks: chunkList.count, threads: threads) { c in
+                        let task = chunkList[c], split = splits[task.node].split
+                        let bins = column.offset(split.feature * n)
+                        let missingBin = matrix.cuts.binCount(split.feature)
+                        var l = starts.0[c], r = starts.1[c]
+                        for i in task.begin..<task.end {
+                            let row = rp.base[i]
+                            if goesLeft(bins, Int(row), split, missingBin) { sp.base[l] = row; l += 1 } else { sp.base[r] = row; r += 1 }
+                        }
+                    }
+                    parallelFor(blocks: chunkList.count, threads: threads) { c in
+                        let task = chunkList[c]
+                        (rp.base + task.begin).update(from: sp.base + task.begin, count: task.end - task.begin)
+                    }
+                }
+            }
+        }
+        return middles
+    }
+}
+
+/// One feature's column-major bins, whichever width they are stored in.
+struct BinColumn: @unchecked Sendable {
+    // Points into a BinnedMatrix's storage, used only while the matrix is alive (withColumnMajor).
+    let narrow: UnsafePointer<UInt8>?
+    let wide: UnsafePointer<UInt16>?
+
+    @inline(__always) func bin(_ row: Int) -> Int {
+        if let narrow { return Int(narrow[row]) }
+        return Int(wide![row]) // invariant: one of the two is set
+    }
+
+    func offset(_ k: Int) -> BinColumn { BinColumn(narrow: narrow.map { $0 + k }, wide: wide.map { $0 + k }) }
+}
+
+extension BinnedMatrix {
+    /// Runs `body` with the column-major bins (column `f` starts at `f · rows`).
+    func withColumnMajor<R>(_ body: (BinColumn) -> R) -> R {
+        switch storage {
+        case .narrow(_, let cm): cm.withUnsafeBufferPointer { body(BinColumn(narrow: $0.baseAddress, wide: nil)) }
+        case .wide(_, let cm): cm.withUnsafeBufferPointer { body(BinColumn(narrow: nil, wide: $0.baseAddress)) }
+        }
+    }
+}
