@@ -36,8 +36,10 @@ let package = Package(
             // The schema record.pb.swift is generated from (scripts/generate-protobuf.sh).
             exclude: ["Data/RecordIO/record.proto"]
         ),
+        // Compiler intrinsics Swift cannot spell (a prefetch hint), as static inline C.
+        .target(name: "CIntrinsics"),
         // The algorithms, written against MLCore. No files, HTTP or container names.
-        .target(name: "MLAlgorithms", dependencies: ["MLCore"]),
+        .target(name: "MLAlgorithms", dependencies: ["MLCore", "CIntrinsics"]),
         // The SageMaker container contract: /opt/ml layout, configuration files, channels,
         // checkpoints, failure file; inference request decoding and response encoding. No HTTP.
         .target(name: "MLContainer", dependencies: ["MLCore", "MLAlgorithms"]),

@@ -7,6 +7,7 @@ public enum BenchmarkRegistry {
         LinearSparseSuite(),
         PCASuite(),
         KMeansSuite(),
+        GBDTSuite(),
         ServeSuite(),
     ]
 

@@ -93,8 +93,8 @@ public struct BinnedMatrix: Sendable {
                     // Everything starts missing: sparse columns then overwrite their present entries.
                     for i in 0..<n { column[i] = missingBin }
                     if count > 0 {
-                        let start = bp.base + cuts.offsets[f]
-                        columns.forEachPresent(f) { row, v in column[row] = B(truncatingIfNeeded: FeatureCuts.upperBound(start, count, v)) }
+                        let lookup = BinLookup(bounds: bp.base + cuts.offsets[f], count: count)
+                        columns.forEachPresent(f) { row, v in column[row] = B(truncatingIfNeeded: lookup.bin(v)) }
                     }
                     missing.set(f, columns.hasMissing(f))
                 }
@@ -131,7 +131,8 @@ public struct BinnedMatrix: Sendable {
 /// transposed once (counting sort by column).
 struct ColumnValues: Sendable {
     enum Source: Sendable {
-        case dense(Matrix<Float>)
+        /// Column-major: column `f` is `values[f·rows..<(f+1)·rows]`.
+        case dense([Float])
         case sparse(offsets: [Int], rows: [Int32], values: [Float])
     }
     let source: Source
@@ -145,17 +146,31 @@ struct ColumnValues: Sendable {
         columns = x.columns
         switch x {
         case .dense(let m):
-            source = .dense(m)
+            // One blocked transpose, so every later per-feature pass reads memory in order.
             let d = m.columns, n = m.rows
+            var columnMajor = [Float](repeating: 0, count: n * d)
             let flags = PartialResults<Bool>(count: d, placeholder: false)
             m.withUnsafeBufferPointer { buffer in
-                let p = SharedPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 8)!) // invariant: 8 is a non-null placeholder for empty matrices, never read
-                parallelFor(blocks: d, threads: threads) { f in
-                    var any = false
-                    for i in 0..<n where p.base[i * d + f].isNaN { any = true; break }
-                    flags.set(f, any)
+                columnMajor.withUnsafeMutableBufferPointer { out in
+                    guard let src = buffer.baseAddress, let dst = out.baseAddress else { return }
+                    let sp = SharedPointer(src), dp = SharedMutablePointer(dst)
+                    let blockRows = 2048
+                    parallelFor(blocks: (n + blockRows - 1) / blockRows, threads: threads) { b in
+                        let lo = b * blockRows, hi = min(n, lo + blockRows)
+                        for i in lo..<hi {
+                            let row = sp.base + i * d
+                            for f in 0..<d { dp.base[f * n + i] = row[f] }
+                        }
+                    }
+                    parallelFor(blocks: d, threads: threads) { f in
+                        let column = dp.base + f * n
+                        var any = false
+                        for i in 0..<n where column[i].isNaN { any = true; break }
+                        flags.set(f, any)
+                    }
                 }
             }
+            source = .dense(columnMajor)
             missing = flags.values
         case .sparse(let s):
             var counts = [Int](repeating: 0, count: s.columns + 1)
@@ -185,17 +200,47 @@ struct ColumnValues: Sendable {
     @inline(__always)
     func forEachPresent(_ f: Int, _ body: (Int, Float) -> Void) {
         switch source {
-        case .dense(let m):
-            let d = m.columns
-            m.withUnsafeBufferPointer { buffer in
+        case .dense(let values):
+            values.withUnsafeBufferPointer { buffer in
                 guard let p = buffer.baseAddress else { return }
+                let column = p + f * rows
                 for i in 0..<rows {
-                    let v = p[i * d + f]
+                    let v = column[i]
                     if !v.isNaN { body(i, v) }
                 }
             }
         case .sparse(let offsets, let rowIndices, let values):
             for k in offsets[f]..<offsets[f + 1] where !values[k].isNaN { body(Int(rowIndices[k]), values[k]) }
         }
+    }
+}
+
+/// The bin of a value in one feature without a binary search: a table indexed by the top 16
+/// bits of the value's ordered key gives the first bin that can hold it, and a short scan
+/// (usually no step) finishes. Equal to ``FeatureCuts/upperBound(_:_:_:)`` for every value.
+struct BinLookup {
+    let bounds: UnsafePointer<Float>
+    let count: Int
+    var table: [UInt16]
+
+    init(bounds: UnsafePointer<Float>, count: Int) {
+        self.bounds = bounds
+        self.count = count
+        // table[t] = the bin of the smallest value whose key's top 16 bits are t.
+        var table = [UInt16](repeating: 0, count: 1 << 16)
+        var bin = 0
+        for t in 0..<(1 << 16) {
+            let smallest = FeatureCuts.value(ofKey: UInt32(t) << 16)
+            // NaN bit patterns (both ends of the key range) hold no values; they must not move `bin`.
+            while !smallest.isNaN && bin < count - 1 && !(bounds[bin] > smallest) { bin += 1 }
+            table[t] = UInt16(bin)
+        }
+        self.table = table
+    }
+
+    @inline(__always) func bin(_ v: Float) -> Int {
+        var b = Int(table[Int(FeatureCuts.orderedKey(v) >> 16)])
+        while b < count - 1 && !(bounds[b] > v) { b += 1 }
+        return b
     }
 }

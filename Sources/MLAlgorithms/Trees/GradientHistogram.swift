@@ -1,3 +1,4 @@
+import CIntrinsics
 import MLCore
 
 /// One output's gradient pairs as exact 64-bit fixed-point numbers.
@@ -36,8 +37,8 @@ public struct QuantizedGradients: Sendable {
             let block = 65_536
             parallelFor(blocks: (rows + block - 1) / block, threads: threads) { b in
                 for i in (b * block)..<min(rows, (b + 1) * block) {
-                    o.base[2 * i] = Int64((Double(g.base[i * stride]) * gs).rounded())
-                    o.base[2 * i + 1] = Int64((Double(h.base[i * stride]) * hs).rounded())
+                    o.base[2 * i] = Int64((Double(g.base[i * stride]) * gs).rounded(.toNearestOrEven))
+                    o.base[2 * i + 1] = Int64((Double(h.base[i * stride]) * hs).rounded(.toNearestOrEven))
                 }
             }
         }
@@ -53,34 +54,52 @@ public struct QuantizedGradients: Sendable {
 /// A histogram is `2 · histogramBins` Int64s, (gradient, hessian) per bin, feature `f`'s bins
 /// starting at `histogramOffsets[f]`.
 enum HistogramKernel {
+    /// Rows ahead whose bins and gradient pair are prefetched: a node's rows are ascending but
+    /// scattered below the root, so each is a cache miss the CPU can start early.
+    static let prefetchDistance = 10
+
     /// Adds rows `rows[0..<count]` of the row-major `bins` into `histogram`.
     @inline(__always)
     static func accumulate<B: FixedWidthInteger & UnsignedInteger>(
         bins: UnsafePointer<B>, features d: Int, rows: UnsafePointer<UInt32>, count: Int,
         pairs: UnsafePointer<Int64>, offsets: UnsafePointer<Int32>, histogram: UnsafeMutablePointer<Int64>
     ) {
+        let contiguous = count > 0 && Int(rows[count - 1]) - Int(rows[0]) == count - 1
         for k in 0..<count {
             let row = Int(rows[k])
-            let g = pairs[2 * row], h = pairs[2 * row + 1]
-            let binRow = bins + row * d
-            var f = 0
-            // Four features per step: independent read-modify-writes the CPU can overlap.
-            while f + 4 <= d {
-                let i0 = 2 * (Int(offsets[f]) + Int(binRow[f]))
-                let i1 = 2 * (Int(offsets[f + 1]) + Int(binRow[f + 1]))
-                let i2 = 2 * (Int(offsets[f + 2]) + Int(binRow[f + 2]))
-                let i3 = 2 * (Int(offsets[f + 3]) + Int(binRow[f + 3]))
-                histogram[i0] &+= g; histogram[i0 + 1] &+= h
-                histogram[i1] &+= g; histogram[i1 + 1] &+= h
-                histogram[i2] &+= g; histogram[i2 + 1] &+= h
-                histogram[i3] &+= g; histogram[i3 + 1] &+= h
-                f += 4
+            if !contiguous && k + prefetchDistance < count {
+                let ahead = Int(rows[k + prefetchDistance])
+                mlcore_prefetch(bins + ahead * d)
+                mlcore_prefetch(pairs + 2 * ahead)
             }
-            while f < d {
-                let i = 2 * (Int(offsets[f]) + Int(binRow[f]))
-                histogram[i] &+= g; histogram[i + 1] &+= h
-                f += 1
-            }
+            add(row: row, bins: bins, features: d, pairs: pairs, offsets: offsets, histogram: histogram)
+        }
+    }
+
+    @inline(__always)
+    static func add<B: FixedWidthInteger & UnsignedInteger>(
+        row: Int, bins: UnsafePointer<B>, features d: Int, pairs: UnsafePointer<Int64>, offsets: UnsafePointer<Int32>,
+        histogram: UnsafeMutablePointer<Int64>
+    ) {
+        let g = pairs[2 * row], h = pairs[2 * row + 1]
+        let binRow = bins + row * d
+        var f = 0
+        // Four features per step: independent read-modify-writes the CPU can overlap.
+        while f + 4 <= d {
+            let i0 = 2 * (Int(offsets[f]) + Int(binRow[f]))
+            let i1 = 2 * (Int(offsets[f + 1]) + Int(binRow[f + 1]))
+            let i2 = 2 * (Int(offsets[f + 2]) + Int(binRow[f + 2]))
+            let i3 = 2 * (Int(offsets[f + 3]) + Int(binRow[f + 3]))
+            histogram[i0] &+= g; histogram[i0 + 1] &+= h
+            histogram[i1] &+= g; histogram[i1 + 1] &+= h
+            histogram[i2] &+= g; histogram[i2 + 1] &+= h
+            histogram[i3] &+= g; histogram[i3 + 1] &+= h
+            f += 4
+        }
+        while f < d {
+            let i = 2 * (Int(offsets[f]) + Int(binRow[f]))
+            histogram[i] &+= g; histogram[i + 1] &+= h
+            f += 1
         }
     }
 

@@ -223,9 +223,10 @@ struct TreeGrower {
     }
 
     /// Partitions each range of `rows` stably into (left | right) by its split; returns where
-    /// each range's right part starts. Counts per chunk, then scatters through `scratch`.
+    /// each range's right part starts. One pass reads each row's bin once and writes the chunk's
+    /// lefts forward and rights backward into `scratch`; a second pass moves them into place.
     private func partition(_ splits: [(begin: Int, end: Int, split: SplitCandidate)], rows: inout [UInt32], scratch: inout [UInt32]) -> [Int] {
-        let chunk = 65_536
+        let chunk = 32_768
         var chunks: [(node: Int, begin: Int, end: Int)] = []
         for (j, s) in splits.enumerated() {
             var b = s.begin
@@ -238,10 +239,6 @@ struct TreeGrower {
         let n = matrix.rows
         let lefts = PartialResults<Int>(count: chunks.count, placeholder: 0)
         let matrix = self.matrix
-        let goesLeft: @Sendable (_ bins: BinColumn, _ row: Int, _ split: SplitCandidate, _ missingBin: Int) -> Bool = { bins, row, split, missingBin in
-            let b = bins.bin(row)
-            return b == missingBin ? split.defaultLeft : b <= split.bin
-        }
         var middles = [Int](repeating: 0, count: splits.count)
         rows.withUnsafeMutableBufferPointer { r in
             scratch.withUnsafeMutableBufferPointer { s in
@@ -251,8 +248,15 @@ struct TreeGrower {
                         let task = chunkList[c], split = splits[task.node].split
                         let bins = column.offset(split.feature * n)
                         let missingBin = matrix.cuts.binCount(split.feature)
-                        var count = 0
-                        for i in task.begin..<task.end where goesLeft(bins, Int(rp.base[i]), split, missingBin) { count += 1 }
+                        let count: Int
+                        if let narrow = bins.narrow {
+                            count = Self.split(narrow, rows: rp.base, scratch: sp.base, begin: task.begin, end: task.end,
+                                               lastLeftBin: split.bin, missingBin: missingBin, defaultLeft: split.defaultLeft)
+                        } else {
+                            // invariant: a column is narrow or wide
+                            count = Self.split(bins.wide!, rows: rp.base, scratch: sp.base, begin: task.begin, end: task.end,
+                                               lastLeftBin: split.bin, missingBin: missingBin, defaultLeft: split.defaultLeft)
+                        }
                         lefts.set(c, count)
                     }
                     // Where each chunk's lefts and rights go.
@@ -275,23 +279,42 @@ struct TreeGrower {
                     }
                     let starts = (leftAt, rightAt)
                     parallelFor(blocks: chunkList.count, threads: threads) { c in
-                        let task = chunkList[c], split = splits[task.node].split
-                        let bins = column.offset(split.feature * n)
-                        let missingBin = matrix.cuts.binCount(split.feature)
-                        var l = starts.0[c], r = starts.1[c]
-                        for i in task.begin..<task.end {
-                            let row = rp.base[i]
-                            if goesLeft(bins, Int(row), split, missingBin) { sp.base[l] = row; l += 1 } else { sp.base[r] = row; r += 1 }
+                        let task = chunkList[c], count = counts[c]
+                        (rp.base + starts.0[c]).update(from: sp.base + task.begin, count: count)
+                        // The rights were written from the chunk's end backwards: reverse them back.
+                        var to = rp.base + starts.1[c]
+                        var from = task.end - 1
+                        while from >= task.begin + count {
+                            to.pointee = sp.base[from]
+                            to += 1
+                            from -= 1
                         }
-                    }
-                    parallelFor(blocks: chunkList.count, threads: threads) { c in
-                        let task = chunkList[c]
-                        (rp.base + task.begin).update(from: sp.base + task.begin, count: task.end - task.begin)
                     }
                 }
             }
         }
         return middles
+    }
+
+    /// Splits `rows[begin..<end]` into `scratch`: lefts from `begin` up, rights from `end - 1`
+    /// down. Returns the number of lefts.
+    @inline(__always)
+    private static func split<B: FixedWidthInteger & UnsignedInteger>(
+        _ bins: UnsafePointer<B>, rows: UnsafeMutablePointer<UInt32>, scratch: UnsafeMutablePointer<UInt32>,
+        begin: Int, end: Int, lastLeftBin: Int, missingBin: Int, defaultLeft: Bool
+    ) -> Int {
+        var l = begin, r = end - 1
+        for i in begin..<end {
+            let row = rows[i]
+            let b = Int(bins[Int(row)])
+            let left = b == missingBin ? defaultLeft : b <= lastLeftBin
+            // Both slots are written; only the chosen index advances (no branch to mispredict).
+            scratch[l] = row
+            scratch[r] = row
+            l += left ? 1 : 0
+            r -= left ? 0 : 1
+        }
+        return l - begin
     }
 }
 
