@@ -5,4 +5,5 @@ public enum ContainerAlgorithm: String, CaseIterable, Sendable, ExpressibleByArg
     case linearLearner = "linear-learner"
     case pca
     case kmeans
+    case xgboost
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MLAlgorithms
 import MLContainer
 import MLCore
 
@@ -30,10 +31,10 @@ public struct PredictCommand: ParsableCommand {
     @Option(help: "The request content type (default: from the file extension: .csv, .json, .jsonl, .pbr/.recordio, .npy).")
     public var contentType: String?
 
-    @Option(help: "The response type: application/json, application/jsonlines, text/csv, application/x-recordio-protobuf (default: the algorithm's, application/json).")
+    @Option(help: "The response type: application/json, application/jsonlines, text/csv, application/x-recordio-protobuf (default: the algorithm's: application/json, text/csv for xgboost).")
     public var accept: String?
 
-    @Option(help: "The algorithm (default: the model's model.json, else MLC_ALGORITHM).")
+    @Option(help: "The algorithm (default: the model's model.json, xgboost for an xgboost-model file, else MLC_ALGORITHM).")
     public var algorithm: ContainerAlgorithm?
 
     @Option(help: "The largest request, in MB (SageMaker's MaxPayloadInMB).")
@@ -120,9 +121,11 @@ struct PredictRun {
         }
     }
 
-    /// `--algorithm`, else the model directory's model.json `algorithm`, else `MLC_ALGORITHM`.
+    /// `--algorithm`, else the model directory's model.json `algorithm` (an `xgboost-model` file
+    /// means the trees), else `MLC_ALGORITHM`.
     private func resolveAlgorithm() throws(ContainerError) -> String {
         if let algorithm = command.algorithm { return algorithm.rawValue }
+        if FileManager.default.fileExists(atPath: command.model + "/" + BoostedTreesModel.fileName) { return XGBoostInference.algorithm }
         let path = command.model + "/model.json"
         if let data = FileManager.default.contents(atPath: path),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let name = object["algorithm"] as? String {

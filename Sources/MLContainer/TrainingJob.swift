@@ -98,7 +98,7 @@ extension ContainerConfiguration {
 
 /// Every algorithm that runs as a training job, by the name `--algorithm` and `MLC_ALGORITHM` take.
 public enum TrainingJobs {
-    public static let all: [any TrainingJob.Type] = [LinearLearnerJob.self, PCAJob.self, KMeansJob.self]
+    public static let all: [any TrainingJob.Type] = [LinearLearnerJob.self, PCAJob.self, KMeansJob.self, XGBoostJob.self]
 
     public static var names: [String] { all.map { $0.algorithm } }
 

@@ -100,8 +100,10 @@ public struct BoostedTreesTrainer: Sendable {
         let matrix = BinnedMatrix(train.features, maxBin: hp.maxBin, weights: train.weights, threads: threads)
         let binningSeconds = Self.seconds(binStart.duration(to: clock.now))
 
-        let baseScores = resumed?.baseScores ?? hp.baseScore.map { [$0] }
-            ?? Self.estimateBaseScores(train, weights: weights, objective: objective, numClass: numClass)
+        // Rounded to Float, as model files store them, so a model read back (a checkpoint) has
+        // exactly the base it was trained with.
+        let baseScores = resumed?.baseScores ?? (hp.baseScore.map { [$0] }
+            ?? Self.estimateBaseScores(train, weights: weights, objective: objective, numClass: numClass)).map { Double(Float($0)) }
         var model = resumed ?? BoostedTreesModel(objective: objective, numClass: numClass, featureCount: d, baseScores: baseScores)
         model.huberSlope = hp.huberSlope
         // Margins so far: the base, plus the resumed trees (Float sums in tree order, as the
@@ -116,7 +118,7 @@ public struct BoostedTreesTrainer: Sendable {
         var gradients = [Float](repeating: 0, count: n * outputs)
         var hessians = [Float](repeating: 0, count: n * outputs)
         var best: (iteration: Int, score: Double)?
-        let stoppingMetric = hp.evalMetrics.last
+        let stoppingMetric = hp.earlyStoppingMetric
         var cancelled = false
         let roundStart = clock.now
         for round in model.rounds..<hp.numRound {

@@ -219,7 +219,8 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
         }
     }
 
-    static func argmax(_ row: ArraySlice<Float>) -> Int {
+    /// The index of the largest value (the first of equal ones) relative to the slice start.
+    public static func argmax(_ row: ArraySlice<Float>) -> Int {
         var best = row.startIndex
         for k in row.indices where row[k] > row[best] { best = k }
         return best - row.startIndex

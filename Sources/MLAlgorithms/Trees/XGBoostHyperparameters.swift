@@ -15,6 +15,9 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
     public let numClass: Int
     /// The metrics printed each round, in order (the objective's default when none is given).
     public let evalMetrics: [TreeMetric]
+    /// What early stopping watches on validation: `_tuning_objective_metric` when given, else the
+    /// last of `evalMetrics` (as the container chooses).
+    public let earlyStoppingMetric: TreeMetric?
     public let eta: Double
     public let gamma: Double
     /// 0: no limit.
@@ -111,9 +114,11 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
 
         var metrics: [TreeMetric] = []
         var metricText = values.word("eval_metric")
+        var tuningMetric: String?
         if let tuning = values.hidden["_tuning_objective_metric"] {
             // The container strips the channel prefix ("validation:auc") and appends the name.
             let name = String(tuning.split(separator: ":").last ?? Substring(tuning))
+            tuningMetric = name
             let listed = metricText?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
             if !listed.contains(name) { metricText = (listed + [name]).joined(separator: ",") }
         }
@@ -137,6 +142,7 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
             metrics = [objective.defaultMetric]
         }
         evalMetrics = metrics
+        earlyStoppingMetric = tuningMetric.flatMap { name in metrics.first { $0.name == name } } ?? metrics.last
 
         // Values part 1 does not implement: recognised, refused with the reason.
         if let policy = values.word("grow_policy"), policy == "lossguide" {

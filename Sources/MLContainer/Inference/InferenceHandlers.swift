@@ -2,7 +2,7 @@
 /// `MLC_ALGORITHM` take.
 public enum InferenceHandlers {
     /// The algorithms served, by name.
-    public static let names = [LinearLearnerInference.algorithm, PCAInference.algorithm, KMeansInference.algorithm]
+    public static let names = [LinearLearnerInference.algorithm, PCAInference.algorithm, KMeansInference.algorithm, XGBoostInference.algorithm]
 
     /// The handler for `algorithm`'s model in `modelDirectory` (`/opt/ml/model`), loaded once.
     /// `defaultAccept` is `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`. `workers` is how many requests
@@ -17,6 +17,8 @@ public enum InferenceHandlers {
             return try ModelInvocations(model: PCAInference(modelDirectory: modelDirectory), defaultAccept: defaultAccept)
         case KMeansInference.algorithm:
             return try ModelInvocations(model: KMeansInference(modelDirectory: modelDirectory), defaultAccept: defaultAccept)
+        case XGBoostInference.algorithm:
+            return try ModelInvocations(model: XGBoostInference(modelDirectory: modelDirectory), defaultAccept: defaultAccept)
         default:
             throw .client("no inference handler for algorithm '\(algorithm)'; known: " + names.joined(separator: ", "))
         }

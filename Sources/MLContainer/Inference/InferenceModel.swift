@@ -13,11 +13,18 @@ public protocol InferenceModel: Sendable {
     static var defaultResponseFormat: ResponseFormat { get }
     /// The number of features every request row must have.
     var featureCount: Int { get }
+    /// Whether request rows may have missing values (empty CSV fields, `nan`), read as NaN; trees
+    /// route them, the other algorithms need every value.
+    static var acceptsMissingValues: Bool { get }
 
     /// Predicts `rows` dense rows (row-major at `x`) and appends the response in `format` to `out`.
     func respond(dense x: UnsafePointer<Float>, rows: Int, as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure)
     /// Predicts sparse rows (``featureCount`` columns) and appends the response in `format` to `out`.
     func respond(sparse x: SparseMatrix<Float>, as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure)
+}
+
+extension InferenceModel {
+    public static var acceptsMissingValues: Bool { false }
 }
 
 /// The invocation pipeline around a loaded model: content type → rows → predictions → the
@@ -69,7 +76,7 @@ public struct ModelInvocations<Model: InferenceModel>: InvocationHandler {
                 try withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { (x: UnsafeMutableBufferPointer<Float>) throws(InvocationFailure) in
                     // invariant: rows ≥ 1 and d ≥ 1, so the buffer is non-empty
                     let base = x.baseAddress! // invariant: see above
-                    try InferenceRequestDecoder.parseCSV(body, features: d, labelSize: labelSize, into: base)
+                    try InferenceRequestDecoder.parseCSV(body, features: d, labelSize: labelSize, missingAllowed: Model.acceptsMissingValues, into: base)
                     out.reserveCapacity(rows * 48 + 32)
                     try model.respond(dense: UnsafePointer(base), rows: rows, as: output, into: &out)
                 }
@@ -101,7 +108,9 @@ public struct ModelInvocations<Model: InferenceModel>: InvocationHandler {
                 try model.respond(sparse: s, as: output, into: &out)
             }
         case .libsvm:
-            throw InvocationFailure(415, "\(Model.algorithm) does not read text/libsvm")
+            let rows = try InferenceRequestDecoder.decodeLibSVM(request.body, features: d)
+            if rows.rows == 0 { return .noContent }
+            try model.respond(sparse: rows, as: output, into: &out)
         }
         return InvocationResponse(status: 200, contentType: output.rawValue, body: out)
     }

@@ -25,7 +25,8 @@ public enum InferenceRequestDecoder {
     /// Parses a CSV body into `x` (room for ``csvRowCount(_:)`` × `features` values): one row
     /// per non-blank line, the first `labelSize` columns dropped (a `label_size` parameter on the
     /// content type; 0 by default: inference rows carry no label).
-    public static func parseCSV(_ body: UnsafeBufferPointer<UInt8>, features: Int, labelSize: Int,
+    /// `missingAllowed` (trees): an empty field or `nan` is a missing value (NaN), as XGBoost reads CSV.
+    public static func parseCSV(_ body: UnsafeBufferPointer<UInt8>, features: Int, labelSize: Int, missingAllowed: Bool = false,
                                 into x: UnsafeMutablePointer<Float>) throws(InvocationFailure) {
         guard let base = body.baseAddress else { return }
         let end = base + body.count
@@ -48,6 +49,8 @@ public enum InferenceRequestDecoder {
                         switch field {
                         case .value where value.isFinite:
                             if column >= labelSize { out[column - labelSize] = value }
+                        case .value where missingAllowed && value.isNaN, .empty where missingAllowed:
+                            if column >= labelSize { out[column - labelSize] = .nan }
                         case .value, .invalid:
                             var fieldEnd = p
                             while fieldEnd < contentEnd && fieldEnd.pointee != 0x2C { fieldEnd += 1 }
@@ -85,6 +88,46 @@ public enum InferenceRequestDecoder {
             p += 1
         }
         return true
+    }
+
+    /// Parses a `text/libsvm` body: one row per non-blank line, `[label] index:value …` (a
+    /// leading token without `:` is a label and ignored). Indices are 0-based; when every index
+    /// of the request is ≥ 1 they are taken as 1-based and shifted, as SageMaker's XGBoost
+    /// container does. An index at or beyond `features` is a 400.
+    public static func decodeLibSVM(_ body: [UInt8], features: Int) throws(InvocationFailure) -> SparseMatrix<Float> {
+        var rows: [[(Int, Float)]] = []
+        var smallest = Int.max
+        var lineNumber = 0
+        for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let tokens = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+            if tokens.isEmpty { continue }
+            var entries: [(Int, Float)] = []
+            for (t, token) in tokens.enumerated() {
+                guard let colon = token.firstIndex(of: 0x3A) else {
+                    if t == 0 { continue } // the label
+                    throw InvocationFailure(400, "libsvm line \(lineNumber): '\(String(decoding: token.prefix(40), as: UTF8.self))' is not index:value")
+                }
+                let indexText = String(decoding: token[token.startIndex..<colon], as: UTF8.self)
+                let valueText = String(decoding: token[token.index(after: colon)...], as: UTF8.self)
+                guard let index = Int(indexText), index >= 0, let value = Float(valueText) else {
+                    throw InvocationFailure(400, "libsvm line \(lineNumber): '\(String(decoding: token.prefix(40), as: UTF8.self))' is not index:value with a whole index ≥ 0 and a number")
+                }
+                smallest = min(smallest, index)
+                entries.append((index, value))
+            }
+            rows.append(entries)
+        }
+        let shift = smallest != Int.max && smallest >= 1 ? 1 : 0
+        var matrix = SparseMatrix<Float>(columns: features)
+        for (r, entries) in rows.enumerated() {
+            let sorted = entries.map { ($0.0 - shift, $0.1) }.sorted { $0.0 < $1.0 }
+            if let last = sorted.last, last.0 >= features {
+                throw InvocationFailure(400, "libsvm row \(r + 1) has feature index \(last.0 + shift) but the model takes \(features) features")
+            }
+            matrix.appendRow(indices: sorted.map { Int32($0.0) }, values: sorted.map(\.1))
+        }
+        return matrix
     }
 
     /// The `label_size` parameter of a CSV content type (default 0).

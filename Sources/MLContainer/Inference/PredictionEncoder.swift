@@ -12,12 +12,16 @@ public struct PredictionField {
     public var isInteger: Bool
     /// rows × `width` values, row-major; valid for the duration of the encoding call.
     public var values: UnsafePointer<Float>
+    /// In CSV, a list field is one quoted cell `"[0.1, 0.9]"` (SageMaker XGBoost's selectable
+    /// outputs) rather than `width` cells.
+    public var csvQuotedList: Bool
 
-    public init(name: String, width: Int, isList: Bool, isInteger: Bool = false, values: UnsafePointer<Float>) {
+    public init(name: String, width: Int, isList: Bool, isInteger: Bool = false, csvQuotedList: Bool = false, values: UnsafePointer<Float>) {
         self.name = name
         self.width = width
         self.isList = isList
         self.isInteger = isInteger
+        self.csvQuotedList = csvQuotedList
         self.values = values
     }
 }
@@ -48,6 +52,17 @@ public enum PredictionEncoder {
             for i in 0..<rows {
                 var first = true
                 for field in fields {
+                    if field.csvQuotedList && field.isList {
+                        if !first { out.append(0x2C) }
+                        first = false
+                        append("\"[", to: &out)
+                        for j in 0..<field.width {
+                            if j > 0 { append(", ", to: &out) }
+                            number(field.values[i * field.width + j], integer: field.isInteger, json: false, into: &out)
+                        }
+                        append("]\"", to: &out)
+                        continue
+                    }
                     for j in 0..<field.width {
                         if !first { out.append(0x2C) }
                         first = false

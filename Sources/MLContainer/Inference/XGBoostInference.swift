@@ -1,0 +1,158 @@
+import Foundation
+import MLAlgorithms
+import MLCore
+
+/// Boosted trees as SageMaker's XGBoost container serves them (reference §4.4 "Inference"):
+/// requests as CSV (empty fields are missing values), `text/libsvm`, RecordIO-protobuf (and the
+/// other formats every MLCore model reads); CSV responses by default.
+///
+/// Without `SAGEMAKER_INFERENCE_OUTPUT` a response carries `score` (the prediction; a list of
+/// class probabilities for multi:softprob). With it, the listed outputs in the listed order —
+/// `predicted_label`, `labels`, `probability`, `probabilities`, `raw_score`, `raw_scores`,
+/// `predicted_score` — computed as the container computes them; an output the objective does not
+/// have is NaN (`null` in JSON, `nan` in CSV), and a list is one quoted CSV cell.
+public struct XGBoostInference: InferenceModel {
+    public static let algorithm = "xgboost"
+    public static let requestFormats: [RequestFormat] = [.csv, .libsvm, .recordIOProtobuf, .json, .jsonLines, .npy]
+    public static let defaultResponseFormat = ResponseFormat.csv
+    public static let acceptsMissingValues = true
+
+    /// Every selectable output name.
+    public static let selectableOutputs = ["predicted_label", "labels", "probability", "probabilities", "raw_score", "raw_scores", "predicted_score"]
+
+    public let model: BoostedTreesModel
+    /// `SAGEMAKER_INFERENCE_OUTPUT`'s names, lower-cased, in order; `nil` when it is unset.
+    public let selected: [String]?
+
+    public init(model: BoostedTreesModel, selectedOutputs: String? = nil) throws(ContainerError) {
+        self.model = model
+        if let selectedOutputs {
+            let names = selectedOutputs.replacingOccurrences(of: " ", with: "").lowercased().split(separator: ",").map(String.init)
+            if let unknown = names.first(where: { !Self.selectableOutputs.contains($0) }) {
+                throw .client("SAGEMAKER_INFERENCE_OUTPUT names '\(unknown)'; the selectable outputs are " + Self.selectableOutputs.joined(separator: ", "))
+            }
+            guard !names.isEmpty else { throw .client("SAGEMAKER_INFERENCE_OUTPUT is set but names no output") }
+            selected = names
+        } else {
+            selected = nil
+        }
+    }
+
+    /// Loads `xgboost-model` (XGBoost JSON or UBJSON, ours or XGBoost's) from the model
+    /// directory, or its only file when it has one file under another name.
+    public init(modelDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ContainerError) {
+        let path = try Self.modelFile(in: modelDirectory)
+        let model: BoostedTreesModel
+        do {
+            model = try BoostedTreesModel.load(path: path)
+        } catch {
+            throw .client("cannot load the XGBoost model: \(error.message)")
+        }
+        try self.init(model: model, selectedOutputs: environment["SAGEMAKER_INFERENCE_OUTPUT"])
+    }
+
+    static func modelFile(in directory: String) throws(ContainerError) -> String {
+        let named = (directory as NSString).appendingPathComponent(BoostedTreesModel.fileName)
+        if FileManager.default.fileExists(atPath: named) { return named }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { !$0.hasPrefix(".") }
+            .map { (directory as NSString).appendingPathComponent($0) }
+            .filter { var isDirectory: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && !isDirectory.boolValue }
+        guard files.count == 1 else {
+            throw .client("no \(BoostedTreesModel.fileName) in \(directory) (and \(files.count) other files, so none can be taken as the model)")
+        }
+        return files[0]
+    }
+
+    public var featureCount: Int { model.featureCount }
+
+    public func respond(dense x: UnsafePointer<Float>, rows: Int, as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure) {
+        let matrix: Matrix<Float>
+        do {
+            matrix = try Matrix(rows: rows, columns: featureCount, elements: Array(UnsafeBufferPointer(start: x, count: rows * featureCount)))
+        } catch {
+            throw InvocationFailure(500, "prediction failed: \(error)")
+        }
+        try encode(.dense(matrix), rows: rows, as: format, into: &out)
+    }
+
+    public func respond(sparse x: SparseMatrix<Float>, as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure) {
+        var x = x
+        x.widen(toColumns: featureCount)
+        try encode(.sparse(x), rows: x.rows, as: format, into: &out)
+    }
+
+    private func encode(_ x: Features, rows: Int, as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure) {
+        let predictions: [Float]
+        do {
+            predictions = try model.predict(x)
+        } catch {
+            throw InvocationFailure(400, error.message)
+        }
+        let width = model.predictionWidth
+        guard let selected else {
+            try predictions.withUnsafeBufferPointer { p throws(InvocationFailure) in
+                // invariant: rows ≥ 1, so predictions are non-empty
+                try PredictionEncoder.encode(rows: rows, fields: [
+                    PredictionField(name: "score", width: width, isList: model.objective == .multiSoftprob, values: p.baseAddress!),
+                ], as: format, into: &out)
+            }
+            return
+        }
+        let columns = selected.map { selectedColumn($0, predictions: predictions, rows: rows) }
+        try Self.withFields(columns, names: selected, index: 0, collected: []) { fields throws(InvocationFailure) in
+            try PredictionEncoder.encode(rows: rows, fields: fields, as: format, into: &out)
+        }
+    }
+
+    /// Pointers to each column's values, held for the duration of `body`.
+    private static func withFields(_ columns: [(values: [Float], width: Int, isList: Bool, isInteger: Bool)], names: [String], index: Int,
+                                   collected: [PredictionField], _ body: ([PredictionField]) throws(InvocationFailure) -> Void) throws(InvocationFailure) {
+        if index == columns.count { return try body(collected) }
+        let column = columns[index]
+        try column.values.withUnsafeBufferPointer { p throws(InvocationFailure) in
+            // invariant: every column has rows × width ≥ 1 values
+            let field = PredictionField(name: names[index], width: column.width, isList: column.isList, isInteger: column.isInteger,
+                                        csvQuotedList: true, values: p.baseAddress!)
+            try withFields(columns, names: names, index: index + 1, collected: collected + [field], body)
+        }
+    }
+
+    /// One selectable output for every row, as the container's serve_utils computes it.
+    func selectedColumn(_ name: String, predictions p: [Float], rows: Int) -> (values: [Float], width: Int, isList: Bool, isInteger: Bool) {
+        let objective = model.objective, k = model.numClass
+        let nan = (values: [Float](repeating: .nan, count: rows), width: 1, isList: false, isInteger: false)
+        let valid: [String] = switch objective {
+        case .binaryLogistic: ["predicted_label", "labels", "probability", "probabilities", "raw_score", "raw_scores"]
+        case .binaryLogitRaw, .binaryHinge, .multiSoftmax: ["predicted_label", "labels", "raw_score", "raw_scores"]
+        case .multiSoftprob: ["predicted_label", "labels", "probability", "probabilities", "raw_score", "raw_scores"]
+        case .squaredError, .logisticRegression, .gamma, .tweedie: ["predicted_score"]
+        default: []
+        }
+        guard valid.contains(name) else { return nan }
+        let softprob = objective == .multiSoftprob
+        func row(_ i: Int) -> ArraySlice<Float> { softprob ? p[(i * k)..<((i + 1) * k)] : p[i...i] }
+        switch name {
+        case "predicted_label":
+            return ((0..<rows).map { i in
+                switch objective {
+                case .binaryLogistic: p[i] > 0.5 ? 1 : 0
+                case .binaryLogitRaw: p[i] > 0 ? 1 : 0
+                case .multiSoftprob: Float(TreeMetric.argmax(row(i)))
+                default: p[i]
+                }
+            }, 1, false, objective != .binaryHinge && objective != .multiSoftmax)
+        case "labels":
+            let labels = objective.isBinary ? [Float(0), 1] : (0..<k).map(Float.init)
+            return (Array((0..<rows).map { _ in labels }.joined()), labels.count, true, true)
+        case "probability", "raw_score", "predicted_score":
+            if softprob { return ((0..<rows).map { row($0).max() ?? .nan }, 1, false, false) }
+            return ((0..<rows).map { p[$0] }, 1, false, false)
+        case "probabilities", "raw_scores":
+            if softprob { return (p, k, true, false) }
+            return (Array((0..<rows).map { [1 - p[$0], p[$0]] }.joined()), 2, true, false)
+        default:
+            return nan
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import MLAlgorithms
+import MLCore
+
+/// SageMaker's XGBoost algorithm as a training job (reference §4.4): channels `train`
+/// (required) and `validation` as `text/libsvm` (the default), `text/csv` (label first;
+/// `csv_weights=1` takes column 1 as the weight), RecordIO-protobuf (dense or sparse) or NPY;
+/// the per-round lines XGBoost prints (`[3]\ttrain-auc:0.97\tvalidation-auc:0.95`); a checkpoint
+/// (the model so far, XGBoost JSON) after every round, resumed from at start for the remaining
+/// rounds; `xgboost-model` (XGBoost JSON) in the model directory.
+///
+/// On SIGTERM the job stops after the current round and writes a checkpoint; with
+/// `save_model_on_termination=true` it also writes the model trained so far, as the container does.
+public struct XGBoostJob: TrainingJob {
+    public static let algorithm = "xgboost"
+    public static let channelRules = ChannelRules(
+        required: ["train"], optional: ["validation"],
+        formats: [.libsvm, .csv, .recordIOProtobuf, .npy], defaultFormat: .libsvm, defaultLabelSize: 1)
+
+    public let environment: TrainingEnvironment
+    public let output: JobOutput
+
+    public init(environment: TrainingEnvironment, output: JobOutput) {
+        self.environment = environment
+        self.output = output
+    }
+
+    struct Plan {
+        var hyperparameters: XGBoostHyperparameters
+        var resources: ResourceConfiguration
+        var readers: [String: ChannelReader]
+        var checkpointDirectory: String
+    }
+
+    func plan(workers: Int) throws(ContainerError) -> Plan {
+        let config = try environment.loadConfiguration()
+        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, log: output.line)
+        for hidden in ["_kfold", "_num_cv_round"] where config.hyperparameters[hidden] != nil {
+            throw .client("hyperparameter '\(hidden)' (cross-validation) is recognised but not supported yet: it comes in part 2 of the trees")
+        }
+        let hyperparameters: XGBoostHyperparameters
+        do {
+            hyperparameters = try XGBoostHyperparameters(strings: strings)
+        } catch {
+            throw .client(error.description)
+        }
+        let readers = try Self.channelRules.readers(for: config.channels, algorithm: "XGBoost", environment: environment, threads: workers)
+        for reader in readers.values.sorted(by: { $0.name < $1.name }) {
+            if (reader.format == .csv || reader.format == .npy) && reader.labelSize != 1 {
+                throw .client("channel '\(reader.name)': label_size=\(reader.labelSize): XGBoost's CSV rows have exactly one label column, first")
+            }
+            if hyperparameters.csvWeights && reader.format != .csv {
+                throw .client("channel '\(reader.name)': csv_weights=1 reads each row's weight from the CSV column after the label, "
+                              + "but this channel is \(reader.format.rawValue)")
+            }
+        }
+        return Plan(hyperparameters: hyperparameters, resources: config.resources, readers: readers,
+                    checkpointDirectory: config.checkpointDirectory)
+    }
+
+    /// A channel's rows as the trees' dataset: labels from the batch, weights from libsvm's
+    /// `label:weight` or (csv_weights) the first feature column.
+    static func dataset(_ name: String, _ batch: Batch, csvWeights: Bool) throws(ContainerError) -> TreeDataset {
+        var batch = batch
+        if csvWeights {
+            do {
+                batch = try LinearDataset.weightsFromFirstColumn(batch, channel: name)
+            } catch {
+                throw .client(error.description)
+            }
+        }
+        guard let labels = batch.labelVector else { throw .client("channel '\(name)': the rows have no labels; XGBoost trains on labelled rows") }
+        return TreeDataset(features: batch.features, labels: labels, weights: batch.weights)
+    }
+
+    public func validate(sampleRows: Int, workers: Int) throws(ContainerError) -> [String] {
+        let plan = try plan(workers: workers)
+        var report = ["Hyperparameters: valid (\(plan.hyperparameters.values.values.count) after defaults)",
+                      "Resources: \(plan.resources.currentHost) of \(plan.resources.hosts.count) host(s)"]
+        let hp = plan.hyperparameters
+        for name in ["train", "validation"] {
+            guard let reader = plan.readers[name] else { continue }
+            let mode = reader.channel.inputMode.rawValue
+            guard let batch = try reader.sample(rows: sampleRows) else {
+                report.append("Channel \(name): \(reader.format.rawValue), \(mode) mode: not read (reading would consume the FIFO)")
+                continue
+            }
+            let data = try Self.dataset(name, batch, csvWeights: hp.csvWeights)
+            if let error = data.labels.withUnsafeBufferPointer({ hp.objective.checkLabels($0, numClass: hp.numClass) }) {
+                throw .client("channel '\(name)': \(error.message)")
+            }
+            report.append("Channel \(name): \(reader.format.rawValue), \(mode) mode: the first \(data.rows) row(s) of each file are valid "
+                          + "(\(data.features.columns) features)")
+        }
+        return report
+    }
+
+    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+        let log = output.line
+        var timings = TrainingTimings()
+        let plan = try timings.measure("configuration") { () throws(ContainerError) in try self.plan(workers: workers) }
+        timings.host = plan.resources.currentHost
+        let hp = plan.hyperparameters
+        log(LinearLearnerJob.finalConfigurationLine(hp.resolved))
+        func load(_ name: String) throws(ContainerError) -> TreeDataset? {
+            guard let reader = plan.readers[name] else { return nil }
+            let (batch, stats) = try timings.measure("read \(name)") { () throws(ContainerError) in try reader.readAll(cancellation: cancellation) }
+            log("Channel \(name): \(stats.rows) rows, \(stats.bytes) bytes read in \(String(format: "%.3f", stats.seconds)) s")
+            return try Self.dataset(name, batch, csvWeights: hp.csvWeights)
+        }
+        // invariant: the channel rules require train
+        guard let train = try load("train") else { throw .algorithm("the train channel disappeared") }
+        let validation = try load("validation")
+        let threads = hp.nthread ?? workers
+        log("Training on \(train.rows) rows × \(train.features.columns) features" + (validation.map { ", validation \($0.rows) rows" } ?? "")
+            + ", \(hp.numRound) rounds, \(threads) threads")
+
+        var fingerprint = hp.resolved
+        fingerprint["(train rows)"] = String(train.rows)
+        fingerprint["(features)"] = String(train.features.columns)
+        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
+        var resumed: BoostedTreesModel?
+        if let checkpoint = try store.newest(log: log) {
+            do {
+                resumed = try BoostedTreesModel.decode(checkpoint.state)
+            } catch {
+                throw .client("the checkpoint \(checkpoint.path) cannot be resumed: \(error.message)")
+            }
+            log("Resuming from checkpoint \(checkpoint.path) after round \(checkpoint.epoch) of \(hp.numRound)")
+        }
+        let output = self.output
+        let trainer = BoostedTreesTrainer(hyperparameters: hp, threads: threads)
+        let result: BoostedTreesTrainer.Result
+        do {
+            result = try timings.measure("training") {
+                try trainer.fit(train: train, validation: validation, resumingFrom: resumed, cancellation: cancellation,
+                                events: { evaluation in
+                                    output.line(evaluation.line)
+                                    output.progress(0, evaluation.iteration + 1, hp.numRound)
+                                },
+                                checkpoint: { model, rounds in try store.save(model.xgboostJSON(), epoch: rounds, batch: 0) })
+            }
+        } catch let error as TreeDataError {
+            throw .client(error.message)
+        } catch let error as ContainerError {
+            throw error
+        } catch {
+            throw .algorithm("training failed: \(error)")
+        }
+        if let best = result.bestIteration, hp.earlyStoppingRounds != nil {
+            log("Best iteration: [\(best)] (early stopping on validation-\(hp.earlyStoppingMetric?.name ?? "")); the model keeps its \(best + 1) round(s)")
+        }
+        if result.cancelled {
+            do {
+                try store.save(result.model.xgboostJSON(), epoch: result.model.rounds, batch: 0)
+            } catch {
+                throw error
+            }
+            log("Stopped after round \(result.model.rounds) of \(hp.numRound); checkpoint written to \(store.directory)")
+            guard hp.saveModelOnTermination else {
+                log("save_model_on_termination is false: no model written")
+                return
+            }
+        }
+        let model = result.model
+        try timings.measure("write model") { () throws(ContainerError) in
+            try UnsupervisedJob.writeModel(environment, log: log) { (directory: String) throws(ArtifactError) in try model.save(to: directory) }
+        }
+        let finals = (result.history.last?.values ?? []).map { value in
+            MetricValue(channel: value.data, name: value.metric,
+                        kind: (TreeMetric(name: value.metric)?.maximize ?? false) ? .score : .loss, value: value.value)
+        }
+        try OutputData(directory: environment.outputDataDirectory, algorithm: Self.algorithm)
+            .write(history: [], bestEpoch: result.bestIteration, finalMetrics: finals, timings: timings)
+    }
+}
