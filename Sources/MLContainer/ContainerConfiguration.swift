@@ -84,7 +84,7 @@ public enum ContainerConfiguration {
                 guard let s = value as? String else { throw .client("\(path): channel '\(name)': \(key) must be a string, found \(value)") }
                 return s
             }
-            let contentType = try text("ContentType", default: nil).map { t throws(ContainerError) in try MediaType(parsing: t) }
+            let contentType = try text("ContentType", default: nil).map { t throws(ContainerError) in try MediaType(parsing: MediaType.expandingShorthand(t)) }
             let modeText = try text("TrainingInputMode", default: "File") ?? "File"
             guard let mode = InputMode(rawValue: modeText) else {
                 throw .client("\(path): channel '\(name)': TrainingInputMode '\(modeText)' is not one of File, FastFile, Pipe")

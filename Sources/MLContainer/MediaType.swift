@@ -31,6 +31,22 @@ public struct MediaType: Sendable, Equatable, Hashable, CustomStringConvertible 
         self.parameters = parameters
     }
 
+    /// SageMaker XGBoost's shorthand content types (`csv`, `libsvm`, `recordio-protobuf`,
+    /// `parquet`, the SDK's examples use them) as MIME types; anything else unchanged.
+    public static func expandingShorthand(_ text: String) -> String {
+        let parts = text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
+        let head = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+        let full: String? = switch head {
+        case "csv": "text/csv"
+        case "libsvm": "text/libsvm"
+        case "recordio-protobuf": "application/x-recordio-protobuf"
+        case "parquet": "application/x-parquet"
+        default: nil
+        }
+        guard let full else { return text }
+        return parts.count > 1 ? full + ";" + parts[1] : full
+    }
+
     public var description: String {
         ([essence] + parameters.keys.sorted().map { "\($0)=\(parameters[$0] ?? "")" }).joined(separator: ";")
     }

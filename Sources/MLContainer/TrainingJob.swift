@@ -84,7 +84,7 @@ extension ContainerConfiguration {
             // invariant: `name` is a key of `all`
             let value = all[name]!
             if name.hasPrefix("sagemaker_") || name.hasPrefix("_") {
-                log("Ignoring reserved hyperparameter \(name)=\(value)")
+                log(name == "_tuning_objective_metric" ? "Tuning objective metric \(name)=\(value)" : "Ignoring reserved hyperparameter \(name)=\(value)")
                 // The one hidden name an algorithm acts on: under automatic model tuning the
                 // linear learner trains one model (reference §4.1); the parsers ignore the rest.
                 if name == "_tuning_objective_metric" { kept[name] = value }

@@ -109,13 +109,25 @@ public struct XGBoostJob: TrainingJob {
             return try Self.dataset(name, batch, csvWeights: hp.csvWeights)
         }
         // invariant: the channel rules require train
-        guard let train = try load("train") else { throw .algorithm("the train channel disappeared") }
-        let validation = try load("validation")
+        guard var train = try load("train") else { throw .algorithm("the train channel disappeared") }
+        var validation = try load("validation")
+        // Sparse channels (libsvm, sparse RecordIO) are as wide as their largest index; XGBoost
+        // widens the narrower one, and so do we.
+        if var v = validation, case .sparse(var a) = train.features, case .sparse(var b) = v.features, a.columns != b.columns {
+            let width = max(a.columns, b.columns)
+            a.widen(toColumns: width)
+            b.widen(toColumns: width)
+            train.features = .sparse(a)
+            v.features = .sparse(b)
+            validation = v
+        }
         let threads = hp.nthread ?? workers
         log("Training on \(train.rows) rows × \(train.features.columns) features" + (validation.map { ", validation \($0.rows) rows" } ?? "")
             + ", \(hp.numRound) rounds, \(threads) threads")
 
+        // num_round may change between runs: the container resumes for the remaining rounds.
         var fingerprint = hp.resolved
+        fingerprint["num_round"] = nil
         fingerprint["(train rows)"] = String(train.rows)
         fingerprint["(features)"] = String(train.features.columns)
         let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
@@ -166,7 +178,7 @@ public struct XGBoostJob: TrainingJob {
         try timings.measure("write model") { () throws(ContainerError) in
             try UnsupervisedJob.writeModel(environment, log: log) { (directory: String) throws(ArtifactError) in try model.save(to: directory) }
         }
-        let finals = (result.history.last?.values ?? []).map { value in
+        let finals = (result.history.last?.values ?? []).filter { $0.value.isFinite }.map { value in
             MetricValue(channel: value.data, name: value.metric,
                         kind: (TreeMetric(name: value.metric)?.maximize ?? false) ? .score : .loss, value: value.value)
         }

@@ -117,9 +117,12 @@ public struct BoostedTreesTrainer: Sendable {
                                 features: [], reduce: { _ in })
         var gradients = [Float](repeating: 0, count: n * outputs)
         var hessians = [Float](repeating: 0, count: n * outputs)
-        var best: (iteration: Int, score: Double)?
+        // The best round so far travels in the model's attributes, so a resumed run continues
+        // early stopping exactly where the checkpoint left it.
+        var best: (iteration: Int, score: Double)? = resumed.flatMap { m in m.bestIteration.flatMap { i in m.bestScore.map { (i, $0) } } }
         let stoppingMetric = hp.earlyStoppingMetric
         var cancelled = false
+        var stopped = false
         let roundStart = clock.now
         for round in model.rounds..<hp.numRound {
             if cancellation?.isCancelled == true { cancelled = true; break }
@@ -148,10 +151,13 @@ public struct BoostedTreesTrainer: Sendable {
             let sets: [(String, TreeDataset, [Float])] = (evaluateTrain ? [("train", train, trainMargins)] : [])
                 + (validation.flatMap { v in validationMargins.map { [("validation", v, $0)] } } ?? [])
             for (name, data, margins) in sets {
-                let predictions = model.transform(margins: margins)
+                // XGBoost's EvalTransform: metrics of multi:softmax see class probabilities too.
+                var evaluated = model
+                if objective == .multiSoftmax { evaluated.objective = .multiSoftprob }
+                let predictions = evaluated.transform(margins: margins)
                 for metric in hp.evalMetrics {
-                    let value = metric.evaluate(predictions: predictions, outputs: model.predictionWidth, margins: margins,
-                                                marginWidth: outputs, labels: data.labels, weights: data.weights)
+                    let value = metric.evaluate(predictions: predictions, outputs: evaluated.predictionWidth, margins: margins,
+                                                marginWidth: outputs, labels: data.labels, weights: data.weights, huberSlope: hp.huberSlope)
                     evaluation.values.append((name, metric.name, value))
                 }
             }
@@ -165,13 +171,18 @@ public struct BoostedTreesTrainer: Sendable {
                     best = (round, score)
                 }
                 // invariant: best was set just above
-                if round - best!.iteration >= rounds {
+                model.bestIteration = best!.iteration
+                model.bestScore = best!.score // invariant: as above
+                if round - best!.iteration >= rounds { // invariant: as above
+                    try checkpoint(model, round + 1)
+                    stopped = true
                     break
                 }
             }
             try checkpoint(model, round + 1)
         }
-        if let best, hp.earlyStoppingRounds != nil {
+        _ = stopped
+        if let best, hp.earlyStoppingRounds != nil, !cancelled {
             // Keep the best iteration's trees: every prediction (ours or XGBoost's) is then the best model's.
             model.trees = Array(model.trees.prefix((best.iteration + 1) * outputs))
             model.treeGroups = Array(model.treeGroups.prefix((best.iteration + 1) * outputs))

@@ -128,7 +128,7 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
     /// `feval` receives raw margins: a class is the argmax of a margin row, or margin > 0 for
     /// one output; `mse` and `r2` compare the margin itself; weights are not used.
     public func evaluate(predictions: [Float], outputs: Int, margins: [Float]? = nil, marginWidth: Int? = nil,
-                         labels: [Float], weights given: [Float]?) -> Double {
+                         labels: [Float], weights given: [Float]?, huberSlope: Double = 1) -> Double {
         if isContainerMetric {
             let raw = margins ?? predictions, width = marginWidth ?? outputs
             if self == .mse || self == .r2 {
@@ -139,10 +139,10 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
                 : raw.map { $0 > 0 ? 1 : 0 }
             return classificationScore(predictedClasses: classes, labels: labels.map { Int($0) })
         }
-        return evaluateWeighted(predictions: predictions, outputs: outputs, labels: labels, weights: given)
+        return evaluateWeighted(predictions: predictions, outputs: outputs, labels: labels, weights: given, huberSlope: huberSlope)
     }
 
-    func evaluateWeighted(predictions: [Float], outputs: Int, labels: [Float], weights: [Float]?) -> Double {
+    func evaluateWeighted(predictions: [Float], outputs: Int, labels: [Float], weights: [Float]?, huberSlope: Double = 1) -> Double {
         let n = labels.count
         let w: (Int) -> Double = { i in weights.map { Double($0[i]) } ?? 1 }
         var weightSum = 0.0
@@ -159,7 +159,8 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
         case .mae: return mean { y, p in abs(y - p) }
         case .mape: return mean { y, p in abs((y - p) / y) }
         case .mphe:
-            return mean { y, p in let z = (p - y); return (1 + z * z).squareRoot() - 1 }
+            let slope = huberSlope
+            return mean { y, p in let z = (p - y) / slope; return slope * slope * ((1 + z * z).squareRoot() - 1) }
         case .logloss:
             return mean { y, p in
                 let q = min(max(p, 1e-16), 1 - 1e-16)

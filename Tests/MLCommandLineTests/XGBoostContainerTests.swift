@@ -1,0 +1,151 @@
+import Foundation
+import MLAlgorithms
+import MLContainer
+import MLCore
+import Testing
+@testable import MLCommandLine
+
+private let xgboostCSVChannels = #"{"train": {"ContentType": "text/csv"}, "validation": {"ContentType": "text/csv"}}"#
+
+/// The bundled breast-cancer CSV (label first) as libsvm lines, 0-based indices, zeros kept.
+private func libsvm(_ csv: String) throws -> String {
+    try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map { line in
+        let fields = line.split(separator: ",")
+        return ([String(fields[0])] + fields.dropFirst().enumerated().map { "\($0.offset):\($0.element)" }).joined(separator: " ")
+    }.joined(separator: "\n") + "\n"
+}
+
+private func predictions(_ run: Run, _ path: String) throws -> [String] {
+    #expect(run.status == 0, "\(run.stderr)")
+    return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+}
+
+@Suite("XGBoost in the container: train, resume, predict, serve")
+struct XGBoostContainerTests {
+    @Test("trains from the SDK's map on CSV: XGBoost's per-round lines (the container's regex reads them), xgboost-model, metrics")
+    func trainsOnCSV() throws {
+        let root = try trainingTree(hyperparameters: #"{"num_round": "12", "objective": "binary:logistic", "max_depth": "3", "eval_metric": "auc,logloss", "verbosity": "1", "_tuning_objective_metric": "validation:auc"}"#,
+                                    channels: xgboostCSVChannels)
+        defer { root.remove() }
+        let run = mlc(["train", "--algorithm", "xgboost", "--root", root.path, "--workers", "2"])
+        #expect(run.status == 0, "\(run.stderr) \(failure(root) ?? "")")
+        let rounds = run.lines.filter { $0.hasPrefix("[") }
+        #expect(rounds.count == 12)
+        #expect(rounds.first?.hasPrefix("[0]\ttrain-auc:") == true)
+        // SageMaker's MetricDefinition for validation:auc, with the scraped #011 as a real tab.
+        let regex = try Regex(".*\\[[0-9]+\\].*\tvalidation-auc:(\\S+)", as: (Substring, Substring).self)
+        let aucs = run.lines.compactMap { $0.firstMatch(of: regex).flatMap { Double(String($0.1)) } }
+        #expect(aucs.count == 12 && (aucs.last ?? 0) > 0.95)
+        let model = try BoostedTreesModel.load(path: root.path + "/model/xgboost-model")
+        #expect(model.rounds == 12 && model.featureCount == 30)
+        #expect(FileManager.default.fileExists(atPath: root.path + "/output/data/metrics.json"))
+    }
+
+    @Test("a run interrupted after some rounds resumes from its checkpoint and ends with the same model bytes")
+    func resumesToTheSameBytes() throws {
+        let hp = #"{"num_round": "10", "objective": "binary:logistic", "max_depth": "3", "subsample": "0.8", "colsample_bytree": "0.7"}"#
+        let whole = try trainingTree(hyperparameters: hp, channels: xgboostCSVChannels)
+        defer { whole.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", whole.path]).status == 0)
+        let expected = contents(whole.path + "/model/xgboost-model")
+        // The same job stopped after 4 rounds (a checkpoint of 4 rounds left behind), then rerun.
+        let cut = try trainingTree(hyperparameters: hp.replacingOccurrences(of: "\"10\"", with: "\"4\""), channels: xgboostCSVChannels)
+        defer { cut.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", cut.path]).status == 0)
+        try Data(hp.utf8).write(to: URL(fileURLWithPath: cut.path + "/input/config/hyperparameters.json"))
+        // num_round raised to 10: the rerun resumes after round 4 for the remaining 6, as SageMaker's container does.
+        let again = mlc(["train", "--algorithm", "xgboost", "--root", cut.path])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.lines.contains { $0.hasPrefix("Resuming from checkpoint") })
+        #expect(contents(cut.path + "/model/xgboost-model") == expected)
+        // Resume through the trainer: 4 rounds, then the remaining 6 from that model.
+        let train = TreeDataset(features: .dense(try NPYReader<Float>.readMatrix(path: repositoryRoot.path + "/Tests/MLAlgorithmsTests/Fixtures/xgboost/breast_cancer_train_x.npy")),
+                                labels: try NPYReader<Float>.readVector(path: repositoryRoot.path + "/Tests/MLAlgorithmsTests/Fixtures/xgboost/breast_cancer_train_y.npy"))
+        let full = try XGBoostHyperparameters(strings: ["num_round": "10", "objective": "binary:logistic", "subsample": "0.8", "colsample_bytree": "0.7"])
+        let uninterrupted = try BoostedTreesTrainer(hyperparameters: full, threads: 2).fit(train: train).model
+        var saved: Data?
+        let cancel = CancellationFlag()
+        _ = try BoostedTreesTrainer(hyperparameters: full, threads: 2).fit(train: train, cancellation: cancel, checkpoint: { model, rounds in
+            saved = model.xgboostJSON()
+            if rounds == 4 { cancel.cancel() }
+        })
+        let checkpoint = try BoostedTreesModel.decode(try #require(saved))
+        #expect(checkpoint.rounds == 4)
+        let resumed = try BoostedTreesTrainer(hyperparameters: full, threads: 1).fit(train: train, resumingFrom: checkpoint).model
+        #expect(resumed.xgboostJSON() == uninterrupted.xgboostJSON())
+    }
+
+    @Test("libsvm (the default content type), RecordIO-protobuf and CSV channels train the same trees")
+    func contentTypes() throws {
+        let hp = #"{"num_round": "5", "objective": "binary:logistic", "max_depth": "3"}"#
+        var models: [Data] = []
+        for format in ["csv", "libsvm", "recordio"] {
+            let root = try trainingTree(hyperparameters: hp, channels: xgboostCSVChannels)
+            defer { root.remove() }
+            if format != "csv" {
+                for channel in ["train", "validation"] {
+                    let directory = root.path + "/input/data/\(channel)"
+                    try FileManager.default.removeItem(atPath: directory + "/part-0.csv")
+                    if format == "libsvm" {
+                        try libsvm(bundled("breast-cancer", channel)).write(toFile: directory + "/part-0.libsvm", atomically: true, encoding: .utf8)
+                    } else {
+                        try FileManager.default.copyItem(atPath: repositoryRoot.path + "/data/breast-cancer/\(channel).pbr", toPath: directory + "/part-0.pbr")
+                    }
+                }
+                let channels = format == "libsvm" ? #"{"train": {}, "validation": {"ContentType": "text/x-libsvm"}}"#
+                    : #"{"train": {"ContentType": "application/x-recordio-protobuf"}, "validation": {"ContentType": "application/x-recordio-protobuf"}}"#
+                try channels.write(toFile: root.path + "/input/config/inputdataconfig.json", atomically: true, encoding: .utf8)
+            }
+            let run = mlc(["train", "--algorithm", "xgboost", "--root", root.path])
+            #expect(run.status == 0, "\(format): \(run.stderr) \(failure(root) ?? "")")
+            models.append(contents(root.path + "/model/xgboost-model"))
+        }
+        #expect(models[0] == models[2], "CSV and RecordIO-protobuf give the same model")
+        #expect(models[0] == models[1], "CSV and libsvm (every value present) give the same model")
+    }
+
+    @Test("bad configurations fail before reading data, with the container's ClientError")
+    func badConfiguration() throws {
+        for (hp, message) in [(#"{"objective": "binary:logistic"}"#, "num_round"),
+                              (#"{"num_round": "5", "num_class": "3"}"#, "num_class"),
+                              (#"{"num_round": "5", "_kfold": "5"}"#, "not supported yet"),
+                              (#"{"num_round": "5", "objective": "reg:gamma"}"#, "label")] {
+            let root = try trainingTree(hyperparameters: hp, channels: xgboostCSVChannels)
+            defer { root.remove() }
+            let run = mlc(["train", "--algorithm", "xgboost", "--root", root.path])
+            #expect(run.status != 0)
+            #expect((failure(root) ?? "").contains(message), "\(failure(root) ?? "") lacks \(message)")
+        }
+    }
+
+    @Test("mlc predict: CSV out by default, identical to the library; missing cells and libsvm requests; selectable outputs")
+    func predicts() throws {
+        let root = try trainingTree(hyperparameters: #"{"num_round": "6", "objective": "binary:logistic"}"#, channels: xgboostCSVChannels)
+        defer { root.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", root.path]).status == 0)
+        let model = try BoostedTreesModel.load(path: root.path + "/model/xgboost-model")
+        let out = try TemporaryDirectory()
+        defer { out.remove() }
+        let csv = bundled("breast-cancer", "validation")
+        let lines = try predictions(mlc(["predict", "--model", root.path + "/model", "--input", csv, "--content-type", "text/csv;label_size=1",
+                                        "--output", out.path]), out.path + "/validation.csv.out")
+        let x = try CSVReader.readAll(files: [csv], options: CSVOptions(labelSize: 1))
+        let ours = try model.predict(x.features)
+        #expect(lines.count == ours.count)
+        for (line, value) in zip(lines, ours) { #expect(Float(line) == value) }
+
+        let handler = try ModelInvocations(model: XGBoostInference(model: model, selectedOutputs: "predicted_label, probabilities,labels"))
+        let row = (0..<30).map { $0 == 3 ? "" : "1.5" }.joined(separator: ",")
+        let response = handler.invoke(InvocationRequest(contentType: "text/csv", accept: "text/csv", body: Array(row.utf8)))
+        #expect(response.status == 200)
+        let text = String(decoding: response.body, as: UTF8.self)
+        #expect(text.hasPrefix("0,\"[") || text.hasPrefix("1,\"["), "\(text)")
+        #expect(text.hasSuffix("\"[0, 1]\"\n"), "\(text)")
+        let plain = try ModelInvocations(model: XGBoostInference(model: model))
+        let sparse = plain.invoke(InvocationRequest(contentType: "text/libsvm", accept: "application/json", body: Array("1 3:1.5 7:2\n0:0.1\n".utf8)))
+        #expect(sparse.status == 200 && String(decoding: sparse.body, as: UTF8.self).hasPrefix("{\"predictions\": [{\"score\": "))
+        let wide = plain.invoke(InvocationRequest(contentType: "text/csv", accept: nil, body: Array((0..<31).map { _ in "1" }.joined(separator: ",").utf8)))
+        #expect(wide.status == 400)
+        #expect(throws: ContainerError.self) { try XGBoostInference(model: model, selectedOutputs: "nope") }
+    }
+}
