@@ -13,8 +13,11 @@ build: setup
 # cancer and digits, exported by scripts/export_datasets.py) and prints SageMaker's metric lines,
 # then runs as a SageMaker training job (`mlc train`) from a local /opt/ml tree, serves the
 # trained model (`mlc serve`, a few curl requests, SIGTERM), trains PCA and k-means as SageMaker
-# jobs on the digits, scores the digits with the k-means model (`mlc predict`), then
-# `mlbench linear` measures the linear learner against scikit-learn on 1M × 100 rows.
+# jobs on the digits, scores the digits with the k-means model (`mlc predict`), trains XGBoost
+# as a SageMaker job on the breast-cancer CSV (per-round lines, early stopping on the tuning
+# metric) and scores with it, then `mlbench linear` measures the linear learner against
+# scikit-learn on 1M × 100 rows and `mlbench gbdt` the trees against XGBoost and LightGBM on
+# 1M × 28.
 run: build
 	.build/release/mlc fit --algorithm linear-learner \
 	    --train data/breast-cancer/train.csv --validation data/breast-cancer/validation.csv \
@@ -34,7 +37,13 @@ run: build
 	.build/release/mlc predict --model out/opt-ml-kmeans/model --input data/digits/validation.csv \
 	    --content-type "text/csv;label_size=1" --accept text/csv --output out/kmeans-predictions
 	head -5 out/kmeans-predictions/validation.csv.out
+	scripts/xgboost-training-tree.sh out/opt-ml-xgboost
+	.build/release/mlc train --algorithm xgboost --root out/opt-ml-xgboost
+	.build/release/mlc predict --model out/opt-ml-xgboost/model --input data/breast-cancer/validation.csv \
+	    --content-type "text/csv;label_size=1" --output out/xgboost-predictions
+	head -5 out/xgboost-predictions/validation.csv.out
 	.build/release/mlbench linear --peers
+	.build/release/mlbench gbdt --peers --repeat 3
 
 # Tests run in release mode: numeric code is 10–100× slower in debug.
 test: setup

@@ -17,7 +17,8 @@ public struct TrainCommand: ParsableCommand {
             is --algorithm, else MLC_ALGORITHM (what a container image sets). A checkpoint is \
             written after every epoch, and training resumes from the newest one at start. \
             Exit status: 0 trained (also when SIGTERM/SIGINT stopped it: the model so far and a \
-            checkpoint are written), 1 failed (the reason, ClientError: or AlgorithmError:, is \
+            checkpoint are written; xgboost writes the model only with \
+            save_model_on_termination=true), 1 failed (the reason, ClientError: or AlgorithmError:, is \
             in output/failure).
             """)
 

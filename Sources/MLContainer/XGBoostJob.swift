@@ -49,6 +49,10 @@ public struct XGBoostJob: TrainingJob {
             if (reader.format == .csv || reader.format == .npy) && reader.labelSize != 1 {
                 throw .client("channel '\(reader.name)': label_size=\(reader.labelSize): XGBoost's CSV rows have exactly one label column, first")
             }
+            if reader.format == .libsvm && reader.channel.inputMode == .pipe {
+                throw .client("channel '\(reader.name)': libsvm is read in File or FastFile mode, not Pipe (as SageMaker's XGBoost container); "
+                              + "use FastFile, or CSV / RecordIO-protobuf in Pipe mode")
+            }
             if hyperparameters.csvWeights && reader.format != .csv {
                 throw .client("channel '\(reader.name)': csv_weights=1 reads each row's weight from the CSV column after the label, "
                               + "but this channel is \(reader.format.rawValue)")

@@ -123,19 +123,19 @@ public struct BoostedTreesTrainer: Sendable {
         let stoppingMetric = hp.earlyStoppingMetric
         var cancelled = false
         var stopped = false
+        let allRows = (0..<n).map { UInt32($0) }
         let roundStart = clock.now
         for round in model.rounds..<hp.numRound {
             if cancellation?.isCancelled == true { cancelled = true; break }
             computeGradients(margins: trainMargins, dataset: train, weights: weights, outputs: outputs,
                              gradients: &gradients, hessians: &hessians)
-            let rows = sampleRows(n: n, round: round)
+            let rows = hp.subsample < 1 ? sampleRows(n: n, round: round) : allRows
             let features = sampleFeatures(d: d, round: round)
             let roundGrower = TreeGrower(matrix: grower.matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth,
                                          threads: threads, features: features, reduce: grower.reduce)
             for k in 0..<outputs {
                 let q = quantize(gradients: gradients, hessians: hessians, output: k, outputs: outputs, rows: n)
-                let totals = Self.totals(q.pairs, rows: rows, threads: threads)
-                var grown = roundGrower.grow(rows: rows, gradients: q, totals: totals)
+                var grown = roundGrower.grow(rows: rows, gradients: q)
                 if objective == .absoluteError {
                     refitMedianLeaves(&grown, dataset: train, weights: weights, margins: trainMargins, eta: hp.eta)
                 }
@@ -316,11 +316,25 @@ public struct BoostedTreesTrainer: Sendable {
     }
 
     func quantize(gradients: [Float], hessians: [Float], output k: Int, outputs: Int, rows n: Int) -> QuantizedGradients {
-        var largestG: Float = 0, largestH: Float = 0
-        for i in 0..<n {
-            largestG = max(largestG, abs(gradients[i * outputs + k]))
-            largestH = max(largestH, abs(hessians[i * outputs + k]))
+        // Maxima per block, then across blocks: exact, so the exponents do not depend on threads.
+        let block = 65_536
+        let blocks = (n + block - 1) / block
+        let maxima = PartialResults<(Float, Float)>(count: blocks, placeholder: (0, 0))
+        gradients.withUnsafeBufferPointer { g in
+            hessians.withUnsafeBufferPointer { h in
+                // invariant: n·outputs > 0
+                let gp = SharedPointer(g.baseAddress!), hp = SharedPointer(h.baseAddress!)
+                parallelFor(blocks: blocks, threads: threads) { b in
+                    var mg: Float = 0, mh: Float = 0
+                    for i in (b * block)..<min(n, (b + 1) * block) {
+                        mg = max(mg, abs(gp[i * outputs + k]))
+                        mh = max(mh, abs(hp[i * outputs + k]))
+                    }
+                    maxima.set(b, (mg, mh))
+                }
+            }
         }
+        let largestG = maxima.values.map(\.0).max() ?? 0, largestH = maxima.values.map(\.1).max() ?? 0
         return gradients.withUnsafeBufferPointer { g in
             hessians.withUnsafeBufferPointer { h in
                 // invariant: n·outputs > 0
@@ -329,16 +343,6 @@ public struct BoostedTreesTrainer: Sendable {
                                    hessianExponent: QuantizedGradients.exponent(largest: Double(largestH), rows: n), threads: threads)
             }
         }
-    }
-
-    /// Exact sums of the pairs of `rows`.
-    static func totals(_ pairs: [Int64], rows: [UInt32], threads: Int) -> (g: Int64, h: Int64) {
-        var g: Int64 = 0, h: Int64 = 0
-        for r in rows {
-            g &+= pairs[2 * Int(r)]
-            h &+= pairs[2 * Int(r) + 1]
-        }
-        return (g, h)
     }
 
     /// Adds the new tree's leaf values to the training margins: the grown rows by their leaf,

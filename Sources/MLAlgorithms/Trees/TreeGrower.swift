@@ -47,16 +47,24 @@ struct TreeGrower {
     /// Rows whose minimum a histogram part is worth a separate buffer for.
     static let rowsPerPart = 16_384
 
-    func grow(rows initial: [UInt32], gradients q: QuantizedGradients, totals: (g: Int64, h: Int64)) -> Result {
+    func grow(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
         var rows = initial
         var scratch = [UInt32](repeating: 0, count: rows.count)
         var tree = RegressionTree()
         var leaves: [LeafRows] = []
         let stride = 2 * matrix.histogramBins
+        var histograms = buildHistograms([(0, rows.count)], rows: rows, pairs: q.pairs)
+        // The root's sums: every row is in exactly one bin of feature 0 (its missing bin included),
+        // so that feature's bins add up to the node's exact totals.
+        var totals: (g: Int64, h: Int64) = (0, 0)
+        for b in 0...matrix.cuts.binCount(0) {
+            let i = 2 * (Int(matrix.histogramOffsets[0]) + b)
+            totals.g &+= histograms[i]
+            totals.h &+= histograms[i + 1]
+        }
         let rootWeight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
         tree.addNode(parent: -1, value: Float(rootWeight * eta), baseWeight: Float(rootWeight), hessian: Float(q.hessian(totals.h)))
         var level = [Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)]
-        var histograms = buildHistograms(level.map { ($0.begin, $0.end) }, rows: rows, pairs: q.pairs)
         var depth = 0
         while !level.isEmpty {
             let splits = evaluate(level, histograms: histograms, quantization: q)
