@@ -65,10 +65,13 @@ struct ContainerConfigurationTests {
         #expect(c[0].contentType == nil && c[0].inputMode == .file)
         #expect(c[1].contentType?.essence == "application/x-recordio-protobuf" && c[1].distribution == "ShardedByS3Key")
         #expect(c[2].inputMode == .pipe && c[2].contentType?.essence == "text/csv")
+        // SageMaker XGBoost's shorthand names are MIME types here.
+        let shorthand = try ContainerConfiguration.channels(Data(#"{"train": {"ContentType": "csv;label_size=1"}, "validation": {"ContentType": "libsvm"}}"#.utf8), path: "i.json")
+        #expect(shorthand.map { $0.contentType?.essence } == ["text/csv", "text/libsvm"] && shorthand[0].contentType?.parameters["label_size"] == "1")
         let minimal = try ContainerConfiguration.channels(Data(#"{"train": {}}"#.utf8), path: "i.json")
         #expect(minimal == [ChannelConfiguration(name: "train", contentType: nil, inputMode: .file, distribution: "FullyReplicated", recordWrapper: "None")])
         for bad in [#"{"train": {"TrainingInputMode": "Stream"}}"#, #"{"train": {"S3DistributionType": "Sharded"}}"#,
-                    #"{"train": {"RecordWrapperType": "Gzip"}}"#, #"{"train": {"ContentType": "csv"}}"#, #"{"train": 1}"#,
+                    #"{"train": {"RecordWrapperType": "Gzip"}}"#, #"{"train": {"ContentType": "comma separated"}}"#, #"{"train": 1}"#,
                     #"{"tr ain": {}}"#, #"{"train": {"ContentType": 5}}"#] {
             #expect(throws: ContainerError.self, "\(bad)") { _ = try ContainerConfiguration.channels(Data(bad.utf8), path: "i.json") }
         }
