@@ -14,6 +14,9 @@ public struct QuantizedGradients: Sendable {
     /// A quantity `q` means `q · 2^-exponent`.
     public let gradientExponent: Int
     public let hessianExponent: Int
+    /// 2^-exponent: what one unit of each quantity is worth.
+    let gradientUnit: Double
+    let hessianUnit: Double
 
     /// The exponent that lets `rows` values of magnitude up to `largest` sum without overflow.
     public static func exponent(largest: Double, rows: Int) -> Int {
@@ -28,6 +31,8 @@ public struct QuantizedGradients: Sendable {
          gradientExponent: Int, hessianExponent: Int, threads: Int) {
         self.gradientExponent = gradientExponent
         self.hessianExponent = hessianExponent
+        gradientUnit = Double(sign: .plus, exponent: -gradientExponent, significand: 1)
+        hessianUnit = Double(sign: .plus, exponent: -hessianExponent, significand: 1)
         var pairs = [Int64](repeating: 0, count: 2 * rows)
         let gs = Double(sign: .plus, exponent: gradientExponent, significand: 1)
         let hs = Double(sign: .plus, exponent: hessianExponent, significand: 1)
@@ -37,16 +42,18 @@ public struct QuantizedGradients: Sendable {
             let block = 65_536
             parallelFor(blocks: (rows + block - 1) / block, threads: threads) { b in
                 for i in (b * block)..<min(rows, (b + 1) * block) {
-                    o.base[2 * i] = Int64((Double(g.base[i * stride]) * gs).rounded(.toNearestOrEven))
-                    o.base[2 * i + 1] = Int64((Double(h.base[i * stride]) * hs).rounded(.toNearestOrEven))
+                    // Truncation: a Float times a power of two is exact, and only parts below one
+                    // unit (2^-exponent, far below Float's resolution of these values) are dropped.
+                    o.base[2 * i] = Int64(Double(g.base[i * stride]) * gs)
+                    o.base[2 * i + 1] = Int64(Double(h.base[i * stride]) * hs)
                 }
             }
         }
         self.pairs = pairs
     }
 
-    @inline(__always) public func gradient(_ q: Int64) -> Double { Double(q) * Double(sign: .plus, exponent: -gradientExponent, significand: 1) }
-    @inline(__always) public func hessian(_ q: Int64) -> Double { Double(q) * Double(sign: .plus, exponent: -hessianExponent, significand: 1) }
+    @inline(__always) public func gradient(_ q: Int64) -> Double { Double(q) * gradientUnit }
+    @inline(__always) public func hessian(_ q: Int64) -> Double { Double(q) * hessianUnit }
 }
 
 /// The histogram kernels: gradient pairs summed per (feature, bin) over a list of rows.
