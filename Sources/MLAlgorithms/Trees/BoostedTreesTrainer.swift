@@ -312,7 +312,7 @@ public struct BoostedTreesTrainer: Sendable {
         let count = max(1, Int(share * Double(d)))
         var stream = RandomStream(seed: hyperparameters.seed, path: [UInt64(round), 2])
         // invariant: 1 ≤ count ≤ d
-        return try! stream.sampleIndices(count: count, from: d).sorted()
+        return try! stream.sampleIndices(count: count, from: d).sorted() // invariant: 1 ≤ count ≤ d
     }
 
     func quantize(gradients: [Float], hessians: [Float], output k: Int, outputs: Int, rows n: Int) -> QuantizedGradients {
@@ -397,7 +397,7 @@ public struct BoostedTreesTrainer: Sendable {
         let single = BoostedTreesModel(objective: .squaredError, numClass: 1, featureCount: x.columns, baseScores: [0],
                                        trees: [tree], treeGroups: [0])
         // invariant: the validation set's feature count was checked against the train set's
-        let add = try! single.margins(x, threads: threads)
+        let add = try! single.margins(x, threads: threads) // invariant: x has the model's feature count (checked by fit)
         for i in 0..<x.rows { margins[i * outputs + k] += add[i] }
     }
 }
