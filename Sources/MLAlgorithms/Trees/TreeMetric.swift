@@ -1,4 +1,5 @@
 import Foundation
+import MLCore
 
 /// The evaluation metrics of SageMaker XGBoost (reference §4.4): XGBoost's own, with its
 /// definitions (src/metric/elementwise_metric.cu, multiclass_metric.cu, auc.cc), and the ones the
@@ -130,14 +131,7 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
     public func evaluate(predictions: [Float], outputs: Int, margins: [Float]? = nil, marginWidth: Int? = nil,
                          labels: [Float], weights given: [Float]?, huberSlope: Double = 1) -> Double {
         if isContainerMetric {
-            let raw = margins ?? predictions, width = marginWidth ?? outputs
-            if self == .mse || self == .r2 {
-                return evaluateWeighted(predictions: raw, outputs: width, labels: labels, weights: nil)
-            }
-            let classes: [Int] = width > 1
-                ? (0..<(raw.count / width)).map { Self.argmax(raw[($0 * width)..<(($0 + 1) * width)]) }
-                : raw.map { $0 > 0 ? 1 : 0 }
-            return classificationScore(predictedClasses: classes, labels: labels.map { Int($0) })
+            return containerScore(margins: margins ?? predictions, width: marginWidth ?? outputs, labels: labels)
         }
         return evaluateWeighted(predictions: predictions, outputs: outputs, labels: labels, weights: given, huberSlope: huberSlope)
     }
@@ -154,7 +148,6 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
         }
         switch self {
         case .rmse: return mean { y, p in (y - p) * (y - p) }.squareRoot()
-        case .mse: return mean { y, p in (y - p) * (y - p) }
         case .rmsle: return mean { y, p in let d = log1p(p) - log1p(y); return d * d }.squareRoot()
         case .mae: return mean { y, p in abs(y - p) }
         case .mape: return mean { y, p in abs((y - p) / y) }
@@ -203,20 +196,9 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
             return weightSum > 0 ? s / weightSum : .nan
         case .auc, .aucpr:
             return Self.binaryArea(predictions: predictions, labels: labels, weights: weights, roc: self == .auc)
-        case .r2:
-            var mu = 0.0
-            for i in 0..<n { mu += w(i) * Double(labels[i]) }
-            mu /= weightSum
-            var ssRes = 0.0, ssTot = 0.0
-            for i in 0..<n {
-                let y = Double(labels[i]), p = Double(predictions[i])
-                ssRes += w(i) * (y - p) * (y - p)
-                ssTot += w(i) * (y - mu) * (y - mu)
-            }
-            return ssTot > 0 ? 1 - ssRes / ssTot : (ssRes == 0 ? 1 : 0)
-        case .accuracy, .balancedAccuracy, .f1, .f1Binary, .f1Macro, .precision, .precisionMacro, .precisionMicro,
+        case .accuracy, .balancedAccuracy, .f1, .f1Binary, .f1Macro, .mse, .r2, .precision, .precisionMacro, .precisionMicro,
              .recall, .recallMacro, .recallMicro:
-            return .nan // invariant: evaluate(…) handles the container's metrics
+            return .nan // invariant: evaluate(…) sends the container's metrics to containerScore
         }
     }
 
@@ -227,38 +209,34 @@ public enum TreeMetric: Sendable, Equatable, Hashable {
         return best - row.startIndex
     }
 
-    /// scikit-learn's scores on class labels, unweighted, as the container calls them.
-    func classificationScore(predictedClasses p: [Int], labels y: [Int]) -> Double {
-        let classes = Array(Set(p).union(y)).sorted()
-        var tp = [Int: Double](), fp = [Int: Double](), fn = [Int: Double](), support = [Int: Double]()
-        for (pi, yi) in zip(p, y) {
-            support[yi, default: 0] += 1
-            if pi == yi { tp[yi, default: 0] += 1 } else { fp[pi, default: 0] += 1; fn[yi, default: 0] += 1 }
-        }
-        func safe(_ a: Double, _ b: Double) -> Double { b > 0 ? a / b : 0 }
-        let perPrecision = classes.map { safe(tp[$0] ?? 0, (tp[$0] ?? 0) + (fp[$0] ?? 0)) }
-        let perRecall = classes.map { safe(tp[$0] ?? 0, (tp[$0] ?? 0) + (fn[$0] ?? 0)) }
-        let perF1 = zip(perPrecision, perRecall).map { safe(2 * $0 * $1, $0 + $1) }
-        let totalTP = tp.values.reduce(0, +)
-        let n = Double(y.count)
-        let labelClasses = Array(Set(y)).sorted()
-        func macro(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
-        // Binary scores are for the positive class 1.
-        let positive = classes.firstIndex(of: 1)
-        switch self {
-        case .accuracy, .precisionMicro, .recallMicro: return safe(totalTP, n)
-        case .balancedAccuracy:
-            return macro(labelClasses.map { c in safe(tp[c] ?? 0, support[c] ?? 0) })
-        case .f1Macro: return macro(perF1)
-        case .precisionMacro: return macro(perPrecision)
-        case .recallMacro: return macro(perRecall)
-        case .f1Binary: return positive.map { perF1[$0] } ?? 0
-        case .precision: return positive.map { perPrecision[$0] } ?? 0
-        case .recall: return positive.map { perRecall[$0] } ?? 0
-        case .f1:
+    /// The container's scikit-learn metrics, through MLCore's scikit-learn-equivalent ones:
+    /// unweighted, on raw margins — `mse`/`r2` compare the margin itself; the others compare
+    /// classes (a margin row's argmax, or margin > 0 for one output). A metric scikit-learn
+    /// would refuse (e.g. binary precision on multiclass labels) is NaN.
+    func containerScore(margins: [Float], width: Int, labels: [Float]) -> Double {
+        do throws(MetricError) {
+            if self == .mse || self == .r2 {
+                return self == .mse ? try Metrics.meanSquaredError(labels: labels, predictions: margins)
+                    : try Metrics.r2Score(labels: labels, predictions: margins)
+            }
+            let classes: [Float] = width > 1
+                ? (0..<(margins.count / width)).map { Float(Self.argmax(margins[($0 * width)..<(($0 + 1) * width)])) }
+                : margins.map { $0 > 0 ? 1 : 0 }
+            switch self {
+            // Micro-averaged precision and recall of single-label classes are the accuracy.
+            case .accuracy, .precisionMicro, .recallMicro: return try Metrics.accuracy(labels: labels, predictions: classes)
+            case .balancedAccuracy: return try Metrics.balancedAccuracy(labels: labels, predictions: classes)
             // The container's `f1` is f1_score(average='macro'), for two classes too.
-            return macro(perF1)
-        default: return .nan
+            case .f1, .f1Macro: return try Metrics.macroF1Score(labels: labels, predictions: classes)
+            case .precisionMacro: return try Metrics.macroPrecision(labels: labels, predictions: classes)
+            case .recallMacro: return try Metrics.macroRecall(labels: labels, predictions: classes)
+            case .f1Binary: return try Metrics.f1Score(labels: labels, predictions: classes)
+            case .precision: return try Metrics.precision(labels: labels, predictions: classes)
+            case .recall: return try Metrics.recall(labels: labels, predictions: classes)
+            default: return .nan
+            }
+        } catch {
+            return .nan
         }
     }
 
