@@ -59,7 +59,7 @@ public struct TrainingEnvironment: Sendable, Equatable {
     public func writeFailure(_ error: ContainerError) {
         guard !FileManager.default.fileExists(atPath: failurePath) else { return }
         try? FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        try? Data((error.failureReason + "\n").utf8).write(to: URL(fileURLWithPath: failurePath), options: .atomic)
+        try? Data(error.failureFileText.utf8).write(to: URL(fileURLWithPath: failurePath), options: .atomic)
     }
 
     func read(_ path: String) throws(ContainerError) -> Data? {
