@@ -23,6 +23,10 @@ extension InferenceResponder {
         case .failure(let refusal): return refusal.response(limit: configuration.maxPayloadBytes)
         }
         let invocation = InvocationRequest(contentType: request.headers[.contentType], accept: request.headers[.accept], body: body)
+        // Batch transform: no more than MaxConcurrentTransforms predictions at once (the bodies
+        // waiting here are within the payload limit each).
+        if let limiter { await limiter.acquire() }
+        defer { limiter?.release() }
         let answer: InvocationResponse
         if body.count < offloadThreshold {
             // A few rows take microseconds: answering on this thread saves the two thread hops a

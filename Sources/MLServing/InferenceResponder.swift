@@ -13,12 +13,15 @@ struct InferenceResponder: HTTPResponder {
     let offloadThreshold: Int
     /// `GET /execution-parameters`, encoded once.
     let executionParameters: ByteBuffer
+    /// In a batch transform container, `MaxConcurrentTransforms` predictions at a time.
+    let limiter: InvocationLimiter?
 
     init(configuration: ServingConfiguration, model: ModelSlot, offloadThreshold: Int) {
         self.configuration = configuration
         self.model = model
         self.offloadThreshold = offloadThreshold
         self.executionParameters = ByteBuffer(string: configuration.executionParametersJSON)
+        self.limiter = configuration.isBatch ? InvocationLimiter(limit: configuration.maxConcurrentTransforms) : nil
     }
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {

@@ -1,6 +1,6 @@
 import Foundation
 import MLAlgorithms
-import MLContainer
+@testable import MLContainer
 import MLCore
 import Testing
 @testable import MLCommandLine
@@ -147,5 +147,30 @@ struct XGBoostContainerTests {
         let wide = plain.invoke(InvocationRequest(contentType: "text/csv", accept: nil, body: Array((0..<31).map { _ in "1" }.joined(separator: ",").utf8)))
         #expect(wide.status == 400)
         #expect(throws: ContainerError.self) { try XGBoostInference(model: model, selectedOutputs: "nope") }
+    }
+
+    @Test("SAGEMAKER_BATCH=true: one Python str() of each prediction per line, as the container's batch transform answers (values from Python)")
+    func batchLines() throws {
+        // '\n'.join(map(str, np.array(v, dtype=np.float32).tolist())) + '\n', printed by Python 3.
+        let values: [Float] = [0.4386, 1.0, 1e-7, 123456.79, 0.1]
+        #expect(XGBoostInference.batchLines(values, width: 1)
+            == "0.43860000371932983\n1.0\n1.0000000116860974e-07\n123456.7890625\n0.10000000149011612\n")
+        #expect(XGBoostInference.batchLines([0.1, 0.9, 0.25, 0.75], width: 2) == "[0.10000000149011612, 0.8999999761581421]\n[0.25, 0.75]\n")
+
+        let root = try trainingTree(hyperparameters: #"{"num_round": "4", "objective": "binary:logistic"}"#, channels: xgboostCSVChannels)
+        defer { root.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", root.path]).status == 0)
+        let batch = try ModelInvocations(model: XGBoostInference(modelDirectory: root.path + "/model", environment: ["SAGEMAKER_BATCH": "True"]))
+        let body = Array("1,2,3,4,5,6,7,8,9,10,1,2,3,4,5,6,7,8,9,10,1,2,3,4,5,6,7,8,9,10\n".utf8)
+        let answer = batch.invoke(InvocationRequest(contentType: "text/csv", accept: "application/json", body: body))
+        let text = String(decoding: answer.body, as: UTF8.self)
+        let model = try BoostedTreesModel.load(path: root.path + "/model/xgboost-model")
+        let expected = try model.predict(.dense(Matrix(rows: 1, columns: 30, elements: (0..<30).map { Float($0 % 10 + 1) })))
+        #expect(answer.status == 200 && text == Double(expected[0]).description + "\n", "\(text)")
+        // Selected outputs keep their own encodings in batch mode, as the container's.
+        let selected = try ModelInvocations(model: XGBoostInference(modelDirectory: root.path + "/model",
+                                                                   environment: ["SAGEMAKER_BATCH": "true", "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label"]))
+        let labelled = selected.invoke(InvocationRequest(contentType: "text/csv", accept: "application/json", body: body))
+        #expect(String(decoding: labelled.body, as: UTF8.self).hasPrefix("{\"predictions\": [{\"predicted_label\": "))
     }
 }

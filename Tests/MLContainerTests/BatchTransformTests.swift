@@ -63,6 +63,24 @@ struct BatchTransformTests {
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: output))) == expected)
     }
 
+    @Test("a JSON or NPY file (sent whole) over the payload limit is refused after reading at most one byte past it; at the limit it is scored")
+    func wholeFileLimit() throws {
+        let h = try handler()
+        let json = "{\"instances\": [{\"features\": [1, 2, 3, 4, 5]}]}"
+        let input = temporaryPath("in.json"), output = temporaryPath("out")
+        defer { try? FileManager.default.removeItem(atPath: input); try? FileManager.default.removeItem(atPath: output) }
+        try Data(json.utf8).write(to: URL(fileURLWithPath: input))
+        let exact = BatchTransform(handler: h, contentType: "application/json", accept: nil, maxPayloadBytes: json.utf8.count)
+        #expect(try exact.run(input: input, output: output).requests == 1)
+        let under = BatchTransform(handler: h, contentType: "application/json", accept: nil, maxPayloadBytes: json.utf8.count - 1)
+        #expect {
+            _ = try under.run(input: input, output: output + ".2")
+        } throws: { error in
+            "\(error)".contains("larger than the \(json.utf8.count - 1)-byte payload limit") && "\(error)".contains("SplitType=None")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output + ".2"))
+    }
+
     @Test("a bad row fails the file with its request and starting byte; no partial output is left")
     func badRow() throws {
         let input = temporaryPath("in.csv"), output = temporaryPath("out")

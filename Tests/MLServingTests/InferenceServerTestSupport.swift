@@ -52,9 +52,10 @@ struct RunningServer {
     /// Starts `loader`'s model behind a server on a free port (or the configuration's) and waits
     /// until it listens; with `waitUntilReady`, until `/ping` answers 200 too.
     static func start(_ configuration: ServingConfiguration = ServingConfiguration(port: 0), waitUntilReady: Bool = true,
+                      offloadThreshold: Int = 64 << 10,
                       loader: @escaping @Sendable () throws -> any InvocationHandler = { EchoHandler() }) async throws -> RunningServer {
         let server = InferenceServer(configuration: configuration, algorithm: "test", host: "127.0.0.1", handlesSignals: false,
-                                     gracefulShutdownLimit: .seconds(10), loader: loader)
+                                     offloadThreshold: offloadThreshold, gracefulShutdownLimit: .seconds(10), loader: loader)
         let task = Task { () -> ContainerError? in
             do throws(ContainerError) {
                 try await server.run()
@@ -79,6 +80,35 @@ struct RunningServer {
         await server.shutdown()
         return await task.value
     }
+}
+
+/// Sleeps `delay` per request and records the most requests it ever ran at once.
+final class ConcurrencyProbe: InvocationHandler, Sendable {
+    var algorithm: String { "probe" }
+    let delay: Double
+    private let counts = Mutex((now: 0, most: 0))
+
+    init(delay: Double) { self.delay = delay }
+
+    var most: Int { counts.withLock { $0.most } }
+
+    func invoke(_ request: InvocationRequest) -> InvocationResponse {
+        counts.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+        Thread.sleep(forTimeInterval: delay)
+        counts.withLock { $0.now -= 1 }
+        return InvocationResponse(status: 200, contentType: "text/plain", body: Array("done".utf8))
+    }
+}
+
+/// A value shared by tasks, behind a lock.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+
+    var value: Value { mutex.withLock { $0 } }
 }
 
 /// A one-shot gate a loader waits on (a slow model load the test ends when it wants).

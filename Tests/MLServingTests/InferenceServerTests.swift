@@ -1,7 +1,8 @@
+import Synchronization
 import Dispatch
 import Foundation
 import MLContainer
-import MLServing
+@testable import MLServing
 import Testing
 
 // Each test runs its own server on its own free port, so they may run in parallel.
@@ -170,6 +171,60 @@ struct InferenceServerTests {
         let reply = try await inFlight.value
         #expect(reply.status == 200 && reply.text == "done")
         #expect(!RawHTTP.canConnect(port: port))
+    }
+
+    @Test("batch transform (SAGEMAKER_BATCH=true) with MaxConcurrentTransforms 1: requests sent at once are predicted one at a time, all answered")
+    func maxConcurrentTransforms() async throws {
+        let probe = ConcurrencyProbe(delay: 0.02)
+        var configuration = try ServingConfiguration(environment: ["SAGEMAKER_BATCH": "true", "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "1"], workers: 2)
+        configuration.port = 0
+        let running = try await RunningServer.start(configuration) { probe }
+        let port = running.port
+        let replies = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 { group.addTask { try await RawHTTP.request(port: port, "POST", "/invocations", body: [1]).status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(replies == [200, 200, 200, 200])
+        #expect(probe.most == 1)
+        await running.stop()
+    }
+
+    @Test("the invocation limiter: never more than its limit inside, every caller admitted, waiters in arrival order", arguments: [1, 2, 3])
+    func limiter(limit: Int) async throws {
+        let limiter = InvocationLimiter(limit: limit)
+        let counts = Locked((now: 0, most: 0, done: 0))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    await limiter.acquire()
+                    counts.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                    try await Task.sleep(for: .milliseconds(5))
+                    counts.withLock { $0.now -= 1; $0.done += 1 }
+                    limiter.release()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = counts.value
+        #expect(final.done == 12 && final.most <= limit && final.now == 0)
+        #expect(limiter.running == 0)
+        // Waiters are resumed in the order they queued.
+        let gate = InvocationLimiter(limit: 1)
+        let order = Locked([Int]())
+        await gate.acquire()
+        var waiting: [Task<Void, Never>] = []
+        for k in 0..<5 {
+            waiting.append(Task {
+                await gate.acquire()
+                order.withLock { $0.append(k) }
+                gate.release()
+            })
+            while gate.waitingCount < k + 1 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        gate.release()
+        for task in waiting { await task.value }
+        #expect(order.value == [0, 1, 2, 3, 4])
+        #expect(gate.running == 0 && gate.waitingCount == 0)
     }
 
     @Test("SAGEMAKER_BIND_TO_PORT chooses the port")

@@ -177,14 +177,20 @@ struct ChunkSource {
         }
     }
 
+    /// The whole file as one request (`SplitType=None`), never more than `limit` bytes held: a
+    /// larger file is refused as SageMaker's agent would refuse to send it (the request would
+    /// be over MaxPayloadInMB), after reading at most one byte past the limit.
     private mutating func whole() throws(ContainerError) -> [UInt8]? {
         guard !atEnd else { return nil }
         atEnd = true
         var all: [UInt8] = []
-        while true {
-            let part = try read(upTo: 1 << 20)
+        while all.count <= limit {
+            let part = try read(upTo: min(1 << 20, limit + 1 - all.count))
             if part.isEmpty { break }
             all += part
+        }
+        if all.count > limit {
+            throw .client("\(path) is larger than the \(limit)-byte payload limit, and a JSON or NPY file is sent whole (SplitType=None): split it into smaller files, or raise SAGEMAKER_MAX_PAYLOAD_IN_MB")
         }
         return all.isEmpty ? nil : all
     }

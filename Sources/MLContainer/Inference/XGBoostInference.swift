@@ -23,9 +23,13 @@ public struct XGBoostInference: InferenceModel {
     public let model: BoostedTreesModel
     /// `SAGEMAKER_INFERENCE_OUTPUT`'s names, lower-cased, in order; `nil` when it is unset.
     public let selected: [String]?
+    /// `SAGEMAKER_BATCH=true` without selected outputs: the container's batch transform answer,
+    /// one Python `str()` of each prediction per line whatever the Accept (see ``batchLines(_:width:)``).
+    public let answersBatchLines: Bool
 
-    public init(model: BoostedTreesModel, selectedOutputs: String? = nil) throws(ContainerError) {
+    public init(model: BoostedTreesModel, selectedOutputs: String? = nil, isBatch: Bool = false) throws(ContainerError) {
         self.model = model
+        self.answersBatchLines = isBatch && selectedOutputs == nil
         if let selectedOutputs {
             let names = selectedOutputs.replacingOccurrences(of: " ", with: "").lowercased().split(separator: ",").map(String.init)
             if let unknown = names.first(where: { !Self.selectableOutputs.contains($0) }) {
@@ -48,7 +52,8 @@ public struct XGBoostInference: InferenceModel {
         } catch {
             throw .client("cannot load the XGBoost model: \(error.message)")
         }
-        try self.init(model: model, selectedOutputs: environment["SAGEMAKER_INFERENCE_OUTPUT"])
+        try self.init(model: model, selectedOutputs: environment["SAGEMAKER_INFERENCE_OUTPUT"],
+                      isBatch: environment["SAGEMAKER_BATCH"]?.lowercased() == "true")
     }
 
     static func modelFile(in directory: String) throws(ContainerError) -> String {
@@ -90,6 +95,10 @@ public struct XGBoostInference: InferenceModel {
             throw InvocationFailure(400, error.message)
         }
         let width = model.predictionWidth
+        if answersBatchLines {
+            out.append(contentsOf: Self.batchLines(predictions, width: model.objective == .multiSoftprob ? width : 1).utf8)
+            return
+        }
         guard let selected else {
             try predictions.withUnsafeBufferPointer { p throws(InvocationFailure) in
                 // invariant: rows ≥ 1, so predictions are non-empty
@@ -103,6 +112,24 @@ public struct XGBoostInference: InferenceModel {
         try Self.withFields(columns, names: selected, index: 0, collected: []) { fields throws(InvocationFailure) in
             try PredictionEncoder.encode(rows: rows, fields: fields, as: format, into: &out)
         }
+    }
+
+    /// The XGBoost container's batch transform body: `"\n".join(map(str, predictions.tolist()))`
+    /// and a final newline — each float32 prediction widened to a Python float and printed as
+    /// Python's `repr` does (the shortest text that reads back to the same double, which is
+    /// Swift's `Double.description` too), a softprob row as a Python list `[0.1, 0.9]`.
+    static func batchLines(_ predictions: [Float], width: Int) -> String {
+        var text = ""
+        let rows = predictions.count / max(1, width)
+        for i in 0..<rows {
+            if width == 1 {
+                text += Double(predictions[i]).description
+            } else {
+                text += "[" + predictions[(i * width)..<((i + 1) * width)].map { Double($0).description }.joined(separator: ", ") + "]"
+            }
+            text += "\n"
+        }
+        return text
     }
 
     /// Pointers to each column's values, held for the duration of `body`.
