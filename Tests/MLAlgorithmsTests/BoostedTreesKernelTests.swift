@@ -62,7 +62,7 @@ func randomTreeRows(rows: Int, features: Int, missing: Double, seed: UInt64) -> 
         var r = RandomStream(seed: 4)
         var bounds = (0..<200).map { _ in Float(r.standardNormal() * 10) }.sorted()
         bounds = Array(Set(bounds)).sorted() + [1e30]
-        var probes: [Float] = [0, -0.0, -Float.greatestFiniteMagnitude, .greatestFiniteMagnitude, 1e-40, -1e-40]
+        var probes: [Float] = [0, -0.0, -Float.greatestFiniteMagnitude, .greatestFiniteMagnitude, Float.leastNonzeroMagnitude * 1000, -Float.leastNonzeroMagnitude * 1000]
         for _ in 0..<20_000 { probes.append(Float(r.standardNormal() * 12)) }
         probes += bounds
         bounds.withUnsafeBufferPointer { b in
