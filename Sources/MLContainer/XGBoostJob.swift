@@ -188,5 +188,18 @@ public struct XGBoostJob: TrainingJob {
         }
         try OutputData(directory: environment.outputDataDirectory, algorithm: Self.algorithm)
             .write(history: [], bestEpoch: result.bestIteration, finalMetrics: finals, timings: timings)
+        try Self.writeImportance(model, to: environment.outputDataDirectory)
+    }
+
+    /// `feature_importance.json` beside the metrics: every `get_score` type of the saved model
+    /// (see ``BoostedTreesModel/featureImportanceJSON()``), written atomically.
+    static func writeImportance(_ model: BoostedTreesModel, to directory: String) throws(ContainerError) {
+        let path = (directory as NSString).appendingPathComponent("feature_importance.json")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(model.featureImportanceJSON().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .algorithm("cannot write \(path): \(error.localizedDescription)")
+        }
     }
 }

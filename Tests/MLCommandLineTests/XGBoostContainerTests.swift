@@ -2,6 +2,7 @@ import Foundation
 import MLAlgorithms
 @testable import MLContainer
 import MLCore
+import MLTestSupport
 import Testing
 @testable import MLCommandLine
 
@@ -39,6 +40,13 @@ struct XGBoostContainerTests {
         let model = try BoostedTreesModel.load(path: root.path + "/model/xgboost-model")
         #expect(model.rounds == 12 && model.featureCount == 30)
         #expect(FileManager.default.fileExists(atPath: root.path + "/output/data/metrics.json"))
+        // get_score of the saved model, every type, beside the metrics.
+        let importance = try #require(try JSONSerialization.jsonObject(with: contents(root.path + "/output/data/feature_importance.json")) as? [String: [String: Double]])
+        #expect(Set(importance.keys) == Set(FeatureImportanceType.allCases.map(\.rawValue)))
+        // (Foundation's JSON parser may miss the last bit of a shortest-repr double.)
+        for (feature, value) in model.featureImportance(.totalGain) {
+            #expect(abs((importance["total_gain"]?["f\(feature)"] ?? .nan) - value) <= 1e-12 * abs(value))
+        }
     }
 
     @Test("a run interrupted after some rounds resumes from its checkpoint and ends with the same model bytes")
@@ -172,5 +180,41 @@ struct XGBoostContainerTests {
                                                                    environment: ["SAGEMAKER_BATCH": "true", "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label"]))
         let labelled = selected.invoke(InvocationRequest(contentType: "text/csv", accept: "application/json", body: body))
         #expect(String(decoding: labelled.body, as: UTF8.self).hasPrefix("{\"predictions\": [{\"predicted_label\": "))
+    }
+
+    @Test("contributions (TreeSHAP) through SAGEMAKER_INFERENCE_OUTPUT: the handler serve uses and a real mlc predict give the library's values")
+    func contributions() throws {
+        let root = try trainingTree(hyperparameters: #"{"num_round": "5", "objective": "binary:logistic", "max_depth": "3"}"#, channels: xgboostCSVChannels)
+        defer { root.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", root.path]).status == 0)
+        let model = try BoostedTreesModel.load(path: root.path + "/model/xgboost-model")
+        let csv = bundled("breast-cancer", "validation")
+        let x = try CSVReader.readAll(files: [csv], options: CSVOptions(labelSize: 1))
+        let library = try model.contributions(x.features)
+        let width = model.featureCount + 1
+
+        let handler = try ModelInvocations(model: XGBoostInference(model: model, selectedOutputs: "contributions"))
+        guard case .dense(let matrix) = x.features else { Issue.record("CSV reads dense"); return }
+        let first = (0..<30).map { String(matrix[0, $0]) }.joined(separator: ",")
+        let answer = handler.invoke(InvocationRequest(contentType: "text/csv", accept: "application/json", body: Array(first.utf8)))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: [[String: [Double]]]])
+        let served = try #require(json["predictions"]?.first?["contributions"])
+        #expect(served.count == width)
+        for (a, b) in zip(served, library.prefix(width)) { #expect(Float(a) == b) }
+
+        let out = try TemporaryDirectory()
+        defer { out.remove() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["SAGEMAKER_INFERENCE_OUTPUT"] = "contributions"
+        let run = try runProcess(try builtProduct("mlc"), ["predict", "--model", root.path + "/model", "--input", csv, "--content-type", "text/csv;label_size=1",
+                                                         "--accept", "application/jsonlines", "--output", out.path], environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try String(contentsOfFile: out.path + "/validation.csv.out", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == x.features.rows)
+        for (i, line) in lines.enumerated() {
+            let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: [Double]])
+            let values = try #require(row["contributions"])
+            #expect(values.map(Float.init) == Array(library[(i * width)..<((i + 1) * width)]), "row \(i)")
+        }
     }
 }

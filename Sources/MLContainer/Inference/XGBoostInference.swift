@@ -17,8 +17,11 @@ public struct XGBoostInference: InferenceModel {
     public static let defaultResponseFormat = ResponseFormat.csv
     public static let acceptsMissingValues = true
 
-    /// Every selectable output name.
-    public static let selectableOutputs = ["predicted_label", "labels", "probability", "probabilities", "raw_score", "raw_scores", "predicted_score"]
+    /// Every selectable output name: the container's seven, then MLCore's `contributions` (each
+    /// row's TreeSHAP values, XGBoost's `pred_contribs`: one per feature and the bias last, class
+    /// after class for multiclass models — `num_class × (features + 1)` values in one list).
+    public static let selectableOutputs = ["predicted_label", "labels", "probability", "probabilities", "raw_score", "raw_scores", "predicted_score",
+                                           "contributions"]
 
     public let model: BoostedTreesModel
     /// `SAGEMAKER_INFERENCE_OUTPUT`'s names, lower-cased, in order; `nil` when it is unset.
@@ -108,7 +111,19 @@ public struct XGBoostInference: InferenceModel {
             }
             return
         }
-        let columns = selected.map { selectedColumn($0, predictions: predictions, rows: rows) }
+        var columns: [(values: [Float], width: Int, isList: Bool, isInteger: Bool)] = []
+        for name in selected {
+            if name == "contributions" {
+                do {
+                    let values = try model.contributions(x)
+                    columns.append((values, model.outputs * (model.featureCount + 1), true, false))
+                } catch {
+                    throw InvocationFailure(400, error.message)
+                }
+            } else {
+                columns.append(selectedColumn(name, predictions: predictions, rows: rows))
+            }
+        }
         try Self.withFields(columns, names: selected, index: 0, collected: []) { fields throws(InvocationFailure) in
             try PredictionEncoder.encode(rows: rows, fields: fields, as: format, into: &out)
         }
