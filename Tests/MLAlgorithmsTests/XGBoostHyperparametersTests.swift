@@ -45,7 +45,7 @@ import Testing
         #expect(error(["num_round": "10", "eta": "1.5"]).contains("'eta' = '1.5'"))
         #expect(error(["num_round": "10", "subsample": "0"]).contains("'subsample'"))
         #expect(error(["num_round": "10", "booster": "dart"]).contains("not supported"))
-        #expect(error(["num_round": "10", "grow_policy": "lossguide"]).contains("part 2"))
+        #expect(error(["num_round": "10", "grow_policy": "bestfirst"]).contains("'grow_policy'"))
         #expect(error(["num_round": "10", "num_parallel_tree": "3"]).contains("part 2"))
         #expect(error(["num_round": "10", "tree_method": "gpu_hist"]).contains("no GPU"))
         #expect(error(["num_round": "10", "eta": "0.1", "learning_rate": "0.2"]).contains("alias"))

@@ -114,7 +114,7 @@ public struct BoostedTreesTrainer: Sendable {
         let rules = SplitRules(lambda: hp.lambda, alpha: hp.alpha, maxDeltaStep: hp.maxDeltaStep,
                                minChildWeight: hp.minChildWeight, gamma: hp.gamma)
         let grower = TreeGrower(matrix: matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth, threads: threads,
-                                features: [], reduce: { _ in })
+                                features: [], reduce: { _ in }, maxLeaves: hp.maxLeaves, lossguide: hp.lossguide)
         var gradients = [Float](repeating: 0, count: n * outputs)
         var hessians = [Float](repeating: 0, count: n * outputs)
         // The best round so far travels in the model's attributes, so a resumed run continues
@@ -132,7 +132,8 @@ public struct BoostedTreesTrainer: Sendable {
             let rows = hp.subsample < 1 ? sampleRows(n: n, round: round) : allRows
             let features = sampleFeatures(d: d, round: round)
             let roundGrower = TreeGrower(matrix: grower.matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth,
-                                         threads: threads, features: features, reduce: grower.reduce)
+                                         threads: threads, features: features, reduce: grower.reduce,
+                                         maxLeaves: hp.maxLeaves, lossguide: hp.lossguide)
             for k in 0..<outputs {
                 let q = quantize(gradients: gradients, hessians: hessians, output: k, outputs: outputs, rows: n)
                 var grown = roundGrower.grow(rows: rows, gradients: q)

@@ -1,8 +1,9 @@
 import MLCore
 
-/// Grows one tree depthwise on binned rows (XGBoost's `hist` with `grow_policy=depthwise`).
+/// Grows one tree on binned rows: XGBoost's `hist`, depthwise (a level at a time) or lossguide
+/// (best-first; see `growBestFirst`), within `max_depth` and `max_leaves`.
 ///
-/// Each level: the best split of every node (in parallel over node × feature), the rows of the
+/// Depthwise, each level: the best split of every node (in parallel over node × feature), the rows of the
 /// splitting nodes partitioned in place (stable, so each node's rows stay ascending), then the
 /// histograms of the next level — the smaller child of each pair built from its rows, the
 /// larger one obtained by subtracting it from the parent. Histograms hold exact integer sums
@@ -18,6 +19,25 @@ struct TreeGrower {
     /// Features the tree may split on (colsample_bytree), ascending.
     let features: [Int]
     let reduce: (_ histograms: inout [Int64]) -> Void
+    /// At most this many leaves (0: no limit) — XGBoost counts them in both policies.
+    var maxLeaves = 0
+    /// Best-first growth (`grow_policy=lossguide`): the open node with the largest loss change
+    /// splits next, instead of a whole level at a time.
+    var lossguide = false
+
+    /// XGBoost's `kRtEps`: a split must gain more than this to be considered at all.
+    static let minimumGain = 1e-6
+
+    /// Whether children at `depth` may still be split (max_depth 0: no limit).
+    private func belowDepthLimit(_ depth: Int) -> Bool { maxDepth == 0 || depth < maxDepth }
+
+    /// Whether `split` may be applied at a node of `depth` when the tree has `leafCount` leaves:
+    /// XGBoost's `ExpandEntry::IsValid`.
+    private func isValid(_ split: SplitCandidate, depth: Int, leafCount: Int, q: QuantizedGradients) -> Bool {
+        split.isFound && split.lossChange > Self.minimumGain && split.lossChange >= rules.gamma
+            && q.hessian(split.leftH) > 0 && q.hessian(split.rightH) > 0
+            && belowDepthLimit(depth) && !(maxLeaves > 0 && leafCount >= maxLeaves)
+    }
 
     /// A leaf of the grown tree and its rows: `rows[begin..<end]` of ``Result/rows``.
     struct LeafRows: Sendable {
@@ -48,43 +68,34 @@ struct TreeGrower {
     static let rowsPerPart = 16_384
 
     func grow(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
+        lossguide ? growBestFirst(rows: initial, gradients: q) : growDepthwise(rows: initial, gradients: q)
+    }
+
+    private func growDepthwise(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
         var rows = initial
         var scratch = [UInt32](repeating: 0, count: rows.count)
         var tree = RegressionTree()
         var leaves: [LeafRows] = []
         let stride = 2 * matrix.histogramBins
         var histograms = buildHistograms([(0, rows.count)], rows: rows, pairs: q.pairs)
-        // The root's sums: every row is in exactly one bin of feature 0 (its missing bin included),
-        // so that feature's bins add up to the node's exact totals.
-        var totals: (g: Int64, h: Int64) = (0, 0)
-        for b in 0...matrix.cuts.binCount(0) {
-            let i = 2 * (Int(matrix.histogramOffsets[0]) + b)
-            totals.g &+= histograms[i]
-            totals.h &+= histograms[i + 1]
-        }
+        let totals = rootTotals(histograms)
         let rootWeight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
         tree.addNode(parent: -1, value: Float(rootWeight * eta), baseWeight: Float(rootWeight), hessian: Float(q.hessian(totals.h)))
         var level = [Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)]
         var depth = 0
+        var leafCount = 1
         while !level.isEmpty {
             let splits = evaluate(level, histograms: histograms, quantization: q)
             var splitting: [(node: Node, split: SplitCandidate, left: Int, right: Int)] = []
+            // In node order, as XGBoost pops a level: each split applied makes one more leaf.
             for (node, split) in zip(level, splits) {
-                let valid = split.isFound && depth < maxDepth && split.lossChange > 1e-6 && split.lossChange >= rules.gamma
-                    && q.hessian(split.leftH) > 0 && q.hessian(split.rightH) > 0
-                guard valid else {
+                guard isValid(split, depth: depth, leafCount: leafCount, q: q) else {
                     leaves.append(LeafRows(node: node.id, begin: node.begin, end: node.end))
                     continue
                 }
-                let lw = rules.weight(q.gradient(split.leftG), q.hessian(split.leftH))
-                let rw = rules.weight(q.gradient(split.rightG), q.hessian(split.rightH))
-                let l = tree.addNode(parent: node.id, value: Float(lw * eta), baseWeight: Float(lw), hessian: Float(q.hessian(split.leftH)))
-                let r = tree.addNode(parent: node.id, value: Float(rw * eta), baseWeight: Float(rw), hessian: Float(q.hessian(split.rightH)))
-                let condition = split.bin >= 0 ? matrix.cuts.values[matrix.cuts.offsets[split.feature] + split.bin]
-                    : Self.belowMinimum(matrix.cuts.minimums[split.feature])
-                tree.split(node.id, feature: split.feature, condition: condition, bin: split.bin, defaultLeft: split.defaultLeft,
-                           lossChange: Float(split.lossChange), left: l, right: r)
+                let (l, r) = applySplit(split, to: node, tree: &tree, q: q)
                 splitting.append((node, split, l, r))
+                leafCount += 1
             }
             if splitting.isEmpty { break }
             let middles = partition(splitting.map { ($0.node.begin, $0.node.end, $0.split) }, rows: &rows, scratch: &scratch)
@@ -95,7 +106,7 @@ struct TreeGrower {
             for (k, s) in splitting.enumerated() {
                 let left = Node(id: s.left, begin: s.node.begin, end: middles[k], g: s.split.leftG, h: s.split.leftH, slot: 0)
                 let right = Node(id: s.right, begin: middles[k], end: s.node.end, g: s.split.rightG, h: s.split.rightH, slot: 0)
-                if depth >= maxDepth {
+                if !belowDepthLimit(depth) || (maxLeaves > 0 && leafCount >= maxLeaves) {
                     leaves.append(LeafRows(node: left.id, begin: left.begin, end: left.end))
                     leaves.append(LeafRows(node: right.id, begin: right.begin, end: right.end))
                     continue
@@ -139,6 +150,103 @@ struct TreeGrower {
             level = children
         }
         // Nodes still in `level` when the loop ends by `break` were added as leaves above.
+        return Result(tree: tree, rows: rows, leaves: leaves.sorted { $0.begin < $1.begin })
+    }
+
+    /// The root's sums: every row is in exactly one bin of feature 0 (its missing bin included),
+    /// so that feature's bins add up to the node's exact totals.
+    private func rootTotals(_ histograms: [Int64]) -> (g: Int64, h: Int64) {
+        var totals: (g: Int64, h: Int64) = (0, 0)
+        for b in 0...matrix.cuts.binCount(0) {
+            let i = 2 * (Int(matrix.histogramOffsets[0]) + b)
+            totals.g &+= histograms[i]
+            totals.h &+= histograms[i + 1]
+        }
+        return totals
+    }
+
+    /// Applies `split` to leaf `node.id`: two children with their weights, the split's condition.
+    private func applySplit(_ split: SplitCandidate, to node: Node, tree: inout RegressionTree, q: QuantizedGradients) -> (left: Int, right: Int) {
+        let lw = rules.weight(q.gradient(split.leftG), q.hessian(split.leftH))
+        let rw = rules.weight(q.gradient(split.rightG), q.hessian(split.rightH))
+        let l = tree.addNode(parent: node.id, value: Float(lw * eta), baseWeight: Float(lw), hessian: Float(q.hessian(split.leftH)))
+        let r = tree.addNode(parent: node.id, value: Float(rw * eta), baseWeight: Float(rw), hessian: Float(q.hessian(split.rightH)))
+        let condition = split.bin >= 0 ? matrix.cuts.values[matrix.cuts.offsets[split.feature] + split.bin]
+            : Self.belowMinimum(matrix.cuts.minimums[split.feature])
+        tree.split(node.id, feature: split.feature, condition: condition, bin: split.bin, defaultLeft: split.defaultLeft,
+                   lossChange: Float(split.lossChange), left: l, right: r)
+        return (l, r)
+    }
+
+    /// Best-first growth, as XGBoost's driver runs `lossguide`: the open node with the largest
+    /// loss change (the lower id on a tie) splits next; when it may not (no gain, the leaf limit
+    /// reached), the tree is done. A split's children get their histograms (the smaller built,
+    /// the other subtracted from the parent's) and their best splits at once, and join the open
+    /// nodes if they could gain anything.
+    private func growBestFirst(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
+        var rows = initial
+        var scratch = [UInt32](repeating: 0, count: rows.count)
+        var tree = RegressionTree()
+        var leaves: [LeafRows] = []
+        let stride = 2 * matrix.histogramBins
+        let rootHistogram = buildHistograms([(0, rows.count)], rows: rows, pairs: q.pairs)
+        let totals = rootTotals(rootHistogram)
+        let rootWeight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
+        tree.addNode(parent: -1, value: Float(rootWeight * eta), baseWeight: Float(rootWeight), hessian: Float(q.hessian(totals.h)))
+        struct Open {
+            var node: Node
+            var depth: Int
+            var split: SplitCandidate
+            var histogram: [Int64]
+        }
+        let root = Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)
+        var open = [Open(node: root, depth: 0, split: evaluate([root], histograms: rootHistogram, quantization: q)[0], histogram: rootHistogram)]
+        var leafCount = 1
+        while !open.isEmpty {
+            var best = 0
+            for i in open.indices.dropFirst() {
+                let a = open[i].split.lossChange, b = open[best].split.lossChange
+                if a > b || (a == b && open[i].node.id < open[best].node.id) { best = i }
+            }
+            let entry = open.remove(at: best)
+            guard isValid(entry.split, depth: entry.depth, leafCount: leafCount, q: q) else {
+                open.append(entry)
+                break
+            }
+            leafCount += 1
+            let (l, r) = applySplit(entry.split, to: entry.node, tree: &tree, q: q)
+            let node = entry.node, split = entry.split
+            let middle = partition([(node.begin, node.end, split)], rows: &rows, scratch: &scratch)[0]
+            var left = Node(id: l, begin: node.begin, end: middle, g: split.leftG, h: split.leftH, slot: 0)
+            var right = Node(id: r, begin: middle, end: node.end, g: split.rightG, h: split.rightH, slot: 1)
+            guard belowDepthLimit(entry.depth + 1), !(maxLeaves > 0 && leafCount >= maxLeaves) else {
+                leaves.append(LeafRows(node: l, begin: left.begin, end: left.end))
+                leaves.append(LeafRows(node: r, begin: right.begin, end: right.end))
+                continue
+            }
+            // The smaller child (by rows; the left on a tie) is built, the other subtracted.
+            let smallIsLeft = left.rowCount <= right.rowCount
+            let small = smallIsLeft ? left : right
+            let built = buildHistograms([(small.begin, small.end)], rows: rows, pairs: q.pairs)
+            var pair = [Int64](repeating: 0, count: 2 * stride)
+            let builtOffset = smallIsLeft ? 0 : stride, otherOffset = smallIsLeft ? stride : 0
+            for i in 0..<stride {
+                pair[builtOffset + i] = built[i]
+                pair[otherOffset + i] = entry.histogram[i] &- built[i]
+            }
+            left.slot = 0
+            right.slot = 1
+            let splits = evaluate([left, right], histograms: pair, quantization: q)
+            for (k, child) in [left, right].enumerated() {
+                if splits[k].isFound && splits[k].lossChange > Self.minimumGain {
+                    open.append(Open(node: child, depth: entry.depth + 1, split: splits[k],
+                                     histogram: Array(pair[(k * stride)..<((k + 1) * stride)])))
+                } else {
+                    leaves.append(LeafRows(node: child.id, begin: child.begin, end: child.end))
+                }
+            }
+        }
+        for entry in open { leaves.append(LeafRows(node: entry.node.id, begin: entry.node.begin, end: entry.node.end)) }
         return Result(tree: tree, rows: rows, leaves: leaves.sorted { $0.begin < $1.begin })
     }
 

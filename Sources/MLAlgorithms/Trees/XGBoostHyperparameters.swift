@@ -4,7 +4,7 @@
 /// Every name of §4.4's table is recognised with the container's validation range. Aliases
 /// (`learning_rate`, `min_split_loss`, `reg_lambda`, `reg_alpha`) are read as their canonical
 /// names; giving both spellings is an error. What part 2 of the trees has not built yet
-/// (`lossguide`, constraints, `num_parallel_tree` > 1, column sampling by level and node) is
+/// (constraints, `num_parallel_tree` > 1, column sampling by level and node) is
 /// refused with "not supported yet"; `booster` other than `gbtree`, `rank:*` and `survival:*`
 /// objectives and GPU-only values are refused for good, with the reason.
 public struct XGBoostHyperparameters: Sendable, Equatable {
@@ -22,6 +22,10 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
     public let gamma: Double
     /// 0: no limit.
     public let maxDepth: Int
+    /// `grow_policy=lossguide`: best-first growth (the default is depthwise).
+    public let lossguide: Bool
+    /// `max_leaves` (0: no limit), honoured by both growth policies as XGBoost does.
+    public let maxLeaves: Int
     public let minChildWeight: Double
     public let maxDeltaStep: Double
     public let subsample: Double
@@ -90,6 +94,8 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         eta = values.real("eta") ?? 0.3
         gamma = values.real("gamma") ?? 0
         maxDepth = values.integer("max_depth") ?? 6
+        lossguide = values.word("grow_policy") == "lossguide"
+        maxLeaves = values.integer("max_leaves") ?? 0
         minChildWeight = values.real("min_child_weight") ?? 1
         maxDeltaStep = values.real("max_delta_step") ?? 0
         subsample = values.real("subsample") ?? 1
@@ -107,10 +113,6 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         saveModelOnTermination = values.boolean("save_model_on_termination") ?? false
         tweedieVariancePower = values.real("tweedie_variance_power") ?? 1.5
         huberSlope = values.real("huber_slope") ?? 1
-        if maxDepth == 0 {
-            throw .unsupported(name: "max_depth", value: "0",
-                               reason: "depthwise growth needs a depth limit; 0 (no limit) comes with grow_policy=lossguide in part 2 of the trees")
-        }
 
         var metrics: [TreeMetric] = []
         var metricText = values.word("eval_metric")
@@ -143,11 +145,6 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         }
         evalMetrics = metrics
         earlyStoppingMetric = tuningMetric.flatMap { name in metrics.first { $0.name == name } } ?? metrics.last
-
-        // Values part 1 does not implement: recognised, refused with the reason.
-        if let policy = values.word("grow_policy"), policy == "lossguide" {
-            throw .unsupported(name: "grow_policy", value: policy, reason: "lossguide growth comes in part 2 of the trees; depthwise is built")
-        }
     }
 
     /// The hyperparameters as XGBoost's own parameter names and values, for the model's
@@ -178,7 +175,7 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
               summary: "Only `gbtree`."),
         .init("eta", .real(.unitInterval), default: "0.3", summary: "Learning rate (alias `learning_rate`): each tree's leaves are scaled by it."),
         .init("gamma", .real(.nonNegative), default: "0", summary: "Minimum loss reduction to split (alias `min_split_loss`)."),
-        .init("max_depth", .integer(0...64), default: "6", summary: "Depth limit of each tree (0, no limit, needs lossguide: part 2)."),
+        .init("max_depth", .integer(0...64), default: "6", summary: "Depth limit of each tree (0: none — then bound the tree by `max_leaves`, or it grows until no split gains)."),
         .init("min_child_weight", .real(.nonNegative), default: "1", summary: "Minimum hessian sum in each child."),
         .init("max_delta_step", .real(.nonNegative), default: "0", summary: "Cap on each leaf's weight before eta (0: no cap)."),
         .init("subsample", .real(RealBounds(lower: 0, lowerInclusive: false, upper: 1)), default: "1",
@@ -206,9 +203,9 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         .init("process_type", .choice(["default", "update"]), default: "default",
               support: .unsupported(reason: "updating an existing model's trees (refresh/prune) is not built"), summary: "Only `default`."),
         .init("grow_policy", .choice(["depthwise", "lossguide"]), default: "depthwise",
-              summary: "`depthwise` (level by level); lossguide comes in part 2."),
+              summary: "`depthwise` (level by level) or `lossguide` (the split that gains most first, as LightGBM grows)."),
         .init("max_leaves", .integer(0...Int(Int32.max)), default: "0",
-              support: .unsupported(reason: notSupportedYet), summary: "Leaf limit (lossguide)."),
+              summary: "Leaf limit of each tree (0: none); both growth policies honour it, as XGBoost's hist does."),
         .init("max_bin", .integer(2...65_535), default: "256", summary: "Most bins per feature (exact weighted quantiles; one bin per distinct value when there are fewer)."),
         .init("predictor", .choice(["auto", "cpu_predictor", "gpu_predictor"]), default: "auto",
               support: .unsupported(reason: "no GPU here", alsoAccepted: ["cpu_predictor"]), summary: "`auto` or `cpu_predictor`."),
