@@ -87,7 +87,7 @@ public enum GBDTWorkload {
 /// Also reported: binning seconds, seconds per round, prediction rows/s on the test rows.
 public struct GBDTSuite: BenchmarkSuite {
     public let name = "gbdt"
-    public let summary = "gradient-boosted trees, 1M × 28 make_classification-style, 100 rounds depth 6: vs XGBoost hist and LightGBM"
+    public let summary = "gradient-boosted trees, 1M × 28 make_classification-style, 100 rounds, depth 6 and lossguide 255 leaves, SHAP rows/s: vs XGBoost hist and LightGBM"
     public let rows: Int
     public let features: Int
     public let rounds: Int
@@ -111,11 +111,24 @@ public struct GBDTSuite: BenchmarkSuite {
         let xTest = try NPYReader<Float>.readMatrix(path: directory + "/x_test.npy")
         let yTest = try NPYReader<Float>.readVector(path: directory + "/y_test.npy")
         let train = TreeDataset(features: .dense(xTrain), labels: yTrain)
-        let workload = "binary_\(size)"
+        var results: [BenchmarkResult] = []
+        // Depth-limited growth (XGBoost's default policy) with SHAP throughput; then leaf-wise
+        // growth with 255 leaves against LightGBM's default policy.
+        results += try measure(context, workload: "binary_\(size)", growth: ["max_depth": "6"], peerGrowth: ["--depth", "6"],
+                               shapRows: 10_000, directory: directory, train: train, xTest: xTest, yTest: yTest)
+        results += try measure(context, workload: "binary_\(rows / 1000)kx\(features)_\(rounds)r_lossguide255",
+                               growth: ["grow_policy": "lossguide", "max_leaves": "255", "max_depth": "0"], peerGrowth: ["--leaves", "255"],
+                               shapRows: 0, directory: directory, train: train, xTest: xTest, yTest: yTest)
+        return results
+    }
+
+    /// One workload: checked (thread count, AUC), timed, then the peers on the same files.
+    func measure(_ context: BenchmarkContext, workload: String, growth: [String: String], peerGrowth: [String], shapRows: Int,
+                 directory: String, train: TreeDataset, xTest: Matrix<Float>, yTest: [Float]) throws -> [BenchmarkResult] {
         func hyperparameters(_ rounds: Int) throws -> XGBoostHyperparameters {
             try XGBoostHyperparameters(strings: [
-                "objective": "binary:logistic", "num_round": String(rounds), "max_depth": "6", "eta": "0.1", "max_bin": "256",
-                "tree_method": "hist", "seed": "0"])
+                "objective": "binary:logistic", "num_round": String(rounds), "eta": "0.1", "max_bin": "256",
+                "tree_method": "hist", "seed": "0"].merging(growth) { _, b in b })
         }
         // Checks: the thread count does not change the model; the full model is accurate.
         let short = try hyperparameters(5)
@@ -142,24 +155,40 @@ public struct GBDTSuite: BenchmarkSuite {
         binning = Array(binning.suffix(timing.samples.count))
         perRound = Array(perRound.suffix(timing.samples.count))
         let predictTiming = try context.measure { _ = try checked.predict(.dense(xTest), threads: context.threads) }
+        var shapRowsPerSecond: [String: Double] = [:]
+        if shapRows > 0 {
+            // Exact TreeSHAP on the first test rows, checked first: every row adds up to its margin.
+            let rowsForSHAP = xTest.rows(0..<min(shapRows, xTest.rows))
+            let contributions = try checked.contributions(.dense(rowsForSHAP), threads: context.threads)
+            let margins = try checked.margins(.dense(rowsForSHAP))
+            let width = checked.featureCount + 1
+            for r in 0..<margins.count where abs(contributions[(r * width)..<((r + 1) * width)].reduce(0, +) - margins[r]) > 1e-3 {
+                throw BenchmarkError.wrongResult(workload: workload, detail: "SHAP values of row \(r) do not add up to its margin")
+            }
+            let shapTiming = try context.measure { _ = try checked.contributions(.dense(rowsForSHAP), threads: context.threads) }
+            shapRowsPerSecond["shap_rows_per_s"] = Double(rowsForSHAP.rows) / shapTiming.median
+        }
         var results = [context.result(workload: workload, timing: timing, metrics: [
             "auc": auc, "test_logloss": logloss, "train_s": timing.median,
             "binning_s": binning.sorted()[binning.count / 2], "per_round_s": perRound.sorted()[perRound.count / 2],
             "predict_rows_per_s": Double(xTest.rows) / predictTiming.median,
             "nodes_per_tree": Double(checked.trees.map(\.nodeCount).reduce(0, +)) / Double(max(1, checked.trees.count)),
-        ])]
+        ].merging(shapRowsPerSecond) { a, _ in a })]
         if context.options.peers {
             let peer = context.runPeer("xgboost+lightgbm") { () throws(PeerError) in
                 try context.peers.runScript("gbdt/xgboost_lightgbm.py", arguments: [
-                    "--dir", directory, "--rounds", String(rounds), "--depth", "6", "--eta", "0.1", "--bins", "256",
+                    "--dir", directory, "--rounds", String(rounds), "--eta", "0.1", "--bins", "256",
                     "--threads", String(context.threads), "--repeat", String(max(1, min(context.options.repeat, 3))),
-                    "--warmup", "1", "--workload", workload,
-                ])
+                    "--warmup", "1", "--workload", workload, "--shap-rows", String(shapRows),
+                ] + peerGrowth)
             }
             for var result in peer {
                 result.workload = workload
                 result.metrics["mlcore_time_ratio"] = timing.median / result.medianSeconds
                 if let theirs = result.metrics["auc"] { result.metrics["mlcore_auc_minus_peer"] = auc - theirs }
+                if let ours = shapRowsPerSecond["shap_rows_per_s"], let theirs = result.metrics["shap_rows_per_s"] {
+                    result.metrics["mlcore_shap_speedup"] = ours / theirs
+                }
                 results.append(result)
             }
         }

@@ -98,6 +98,11 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--workload", default="gbdt")
     p.add_argument("--impls", default=",".join(IMPLS), help="comma-separated subset of " + ",".join(IMPLS))
+    p.add_argument("--leaves", type=int, default=0,
+                   help="leaf-wise growth with this many leaves: XGBoost grow_policy=lossguide, max_leaves, "
+                        "max_depth=0; LightGBM num_leaves, max_depth=-1 (0: depth-limited growth)")
+    p.add_argument("--shap-rows", type=int, default=0,
+                   help="also time XGBoost's pred_contribs (exact TreeSHAP) on this many test rows")
     args = p.parse_args()
     impls = [m.strip() for m in args.impls.split(",") if m.strip()]
     unknown = [m for m in impls if m not in IMPLS]
@@ -105,7 +110,7 @@ def main() -> int:
         p.error(f"--impls: unknown {unknown}; choose from {','.join(IMPLS)}")
     if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
         p.error("--threads and --repeat must be >= 1, --warmup >= 0")
-    if args.rounds < 1 or args.depth < 1 or args.bins < 2 or not args.eta > 0:
+    if args.rounds < 1 or args.depth < 1 or args.bins < 2 or not args.eta > 0 or args.leaves < 0 or args.shap_rows < 0:
         p.error("--rounds and --depth must be >= 1, --bins >= 2, --eta > 0")
 
     threads = str(args.threads)
@@ -148,6 +153,8 @@ def main() -> int:
         params = {"objective": "binary:logistic", "tree_method": "hist", "max_depth": args.depth,
                   "eta": args.eta, "max_bin": args.bins, "nthread": args.threads,
                   "eval_metric": "auc", "seed": 0}
+        if args.leaves > 0:
+            params.update({"grow_policy": "lossguide", "max_leaves": args.leaves, "max_depth": 0})
 
         def binning():
             return xgb.QuantileDMatrix(x_train, label=y_train, max_bin=args.bins, nthread=args.threads)
@@ -162,7 +169,7 @@ def main() -> int:
 
     def make_lightgbm():
         import lightgbm as lgb
-        params = {"objective": "binary", "num_leaves": 63, "max_depth": args.depth,
+        params = {"objective": "binary", "num_leaves": args.leaves or 63, "max_depth": -1 if args.leaves else args.depth,
                   "learning_rate": args.eta, "max_bin": args.bins, "num_threads": args.threads,
                   "verbose": -1, "seed": 0, "deterministic": True}
 
@@ -210,6 +217,21 @@ def main() -> int:
                 predict(checked)
                 predict_times.append(time.perf_counter() - t0)
 
+            # Exact TreeSHAP throughput (XGBoost only): pred_contribs on the first --shap-rows test rows.
+            shap_times = []
+            if args.shap_rows > 0 and impl == "xgboost-hist":
+                import xgboost as xgb
+                rows = xgb.DMatrix(x_test[:args.shap_rows], nthread=args.threads)
+                contribs = checked.predict(rows, pred_contribs=True)
+                margins = checked.predict(rows, output_margin=True)
+                if not np.allclose(contribs.sum(axis=1), margins, atol=1e-3):
+                    print(f"xgboost_lightgbm.py [{impl}]: pred_contribs rows do not add up to the margins", file=sys.stderr)
+                    return 1
+                for _ in range(PREDICT_REPEATS):
+                    t0 = time.perf_counter()
+                    checked.predict(rows, pred_contribs=True)
+                    shap_times.append(time.perf_counter() - t0)
+
             times, binning_times = [], []
             last = None
             with warnings.catch_warnings():
@@ -244,6 +266,8 @@ def main() -> int:
             "test_logloss": logloss,
             "train_s": median,
         }
+        if shap_times:
+            metrics["shap_rows_per_s"] = min(args.shap_rows, n_test) / statistics.median(shap_times)
         print(json.dumps({
             "suite": "gbdt",
             "workload": args.workload,
