@@ -8,7 +8,9 @@ import Testing
 /// The SageMaker training contract end to end: the built-in MetricDefinitions applied to real
 /// output, the environment overrides and input modes a real process sees, the failure file's
 /// first line, and the SDK's XGBoost maps trained as they are.
-@Suite("the training contract, end to end")
+// Serialized: several tests wait on child processes, and each waiting test holds one of the
+// few Swift concurrency threads other suites' servers need.
+@Suite("the training contract, end to end", .serialized)
 struct TrainingContractTests {
     /// Reference §4.1's built-in MetricDefinitions for every predictor type (applied with
     /// re.search semantics: the first capture of the first match anywhere in a line).

@@ -41,7 +41,10 @@ enum RawHTTP {
     }
 
     /// Writes `bytes` as they are and reads one response.
-    static func exchange(port: Int, _ bytes: [UInt8], timeoutSeconds: Int = 20) async throws -> HTTPReply {
+    /// The timeout only keeps a broken server from hanging the run: on 2 cores, a full parallel
+    /// test run can leave the server's threads busy for many seconds (tests that train or wait
+    /// for child processes hold the Swift concurrency threads), so it is generous.
+    static func exchange(port: Int, _ bytes: [UInt8], timeoutSeconds: Int = 90) async throws -> HTTPReply {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try blockingExchange(port: port, bytes, timeoutSeconds: timeoutSeconds) })
