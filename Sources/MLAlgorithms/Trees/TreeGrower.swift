@@ -74,14 +74,10 @@ struct TreeGrower {
     private func growDepthwise(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
         var rows = initial
         var scratch = [UInt32](repeating: 0, count: rows.count)
-        var tree = RegressionTree()
+        var (tree, histograms, root) = plantRoot(rows: rows, gradients: q)
         var leaves: [LeafRows] = []
         let stride = 2 * matrix.histogramBins
-        var histograms = buildHistograms([(0, rows.count)], rows: rows, pairs: q.pairs)
-        let totals = rootTotals(histograms)
-        let rootWeight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
-        tree.addNode(parent: -1, value: Float(rootWeight * eta), baseWeight: Float(rootWeight), hessian: Float(q.hessian(totals.h)))
-        var level = [Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)]
+        var level = [root]
         var depth = 0
         var leafCount = 1
         while !level.isEmpty {
@@ -153,16 +149,21 @@ struct TreeGrower {
         return Result(tree: tree, rows: rows, leaves: leaves.sorted { $0.begin < $1.begin })
     }
 
-    /// The root's sums: every row is in exactly one bin of feature 0 (its missing bin included),
-    /// so that feature's bins add up to the node's exact totals.
-    private func rootTotals(_ histograms: [Int64]) -> (g: Int64, h: Int64) {
+    /// A tree of one leaf over all `rows`, the root's histogram and its node. The root's sums
+    /// come from the histogram: every row is in exactly one bin of feature 0 (its missing bin
+    /// included), so that feature's bins add up to the node's exact totals.
+    private func plantRoot(rows: [UInt32], gradients q: QuantizedGradients) -> (tree: RegressionTree, histogram: [Int64], root: Node) {
+        let histogram = buildHistograms([(0, rows.count)], rows: rows, pairs: q.pairs)
         var totals: (g: Int64, h: Int64) = (0, 0)
         for b in 0...matrix.cuts.binCount(0) {
             let i = 2 * (Int(matrix.histogramOffsets[0]) + b)
-            totals.g &+= histograms[i]
-            totals.h &+= histograms[i + 1]
+            totals.g &+= histogram[i]
+            totals.h &+= histogram[i + 1]
         }
-        return totals
+        var tree = RegressionTree()
+        let weight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
+        tree.addNode(parent: -1, value: Float(weight * eta), baseWeight: Float(weight), hessian: Float(q.hessian(totals.h)))
+        return (tree, histogram, Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0))
     }
 
     /// Applies `split` to leaf `node.id`: two children with their weights, the split's condition.
@@ -186,20 +187,15 @@ struct TreeGrower {
     private func growBestFirst(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
         var rows = initial
         var scratch = [UInt32](repeating: 0, count: rows.count)
-        var tree = RegressionTree()
+        var (tree, rootHistogram, root) = plantRoot(rows: rows, gradients: q)
         var leaves: [LeafRows] = []
         let stride = 2 * matrix.histogramBins
-        let rootHistogram = buildHistograms([(0, rows.count)], rows: rows, pairs: q.pairs)
-        let totals = rootTotals(rootHistogram)
-        let rootWeight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
-        tree.addNode(parent: -1, value: Float(rootWeight * eta), baseWeight: Float(rootWeight), hessian: Float(q.hessian(totals.h)))
         struct Open {
             var node: Node
             var depth: Int
             var split: SplitCandidate
             var histogram: [Int64]
         }
-        let root = Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)
         var open = [Open(node: root, depth: 0, split: evaluate([root], histograms: rootHistogram, quantization: q)[0], histogram: rootHistogram)]
         var leafCount = 1
         while !open.isEmpty {
