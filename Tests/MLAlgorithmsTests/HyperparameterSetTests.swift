@@ -95,7 +95,7 @@ private let definitions: [HyperparameterDefinition] = [
         #expect(lines.count == definitions.count + 2)
         #expect(lines[2] == "| `feature_dim` | integer in [1, 10000], or auto | required | supported | Number of features. |")
         #expect(table.contains("Quantile \\| target."))
-        #expect(table.contains("recognised, not supported yet: parallel models arrive in part 2"))
+        #expect(table.contains("recognised, not supported: parallel models arrive in part 2"))
     }
 
     @Test func editDistance() {

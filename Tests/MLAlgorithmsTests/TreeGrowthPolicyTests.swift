@@ -22,7 +22,10 @@ import Testing
                       ("lossguide_depth3", ["grow_policy": "lossguide", "max_leaves": "16", "max_depth": "3"]),
                       ("lossguide255", ["grow_policy": "lossguide", "max_leaves": "255", "max_depth": "0"]),
                       ("depthwise_leaves5", ["max_depth": "6", "max_leaves": "5"]),
-                      ("depthwise6", ["max_depth": "6"])])
+                      ("depthwise6", ["max_depth": "6"]),
+                      ("monotone", ["max_depth": "4", "monotone_constraints": "(1,0,-1,0,0,0)"]),
+                      ("interaction", ["max_depth": "4", "interaction_constraints": "[[0,1],[2,3,4]]"]),
+                      ("parallel3", ["max_depth": "3", "num_parallel_tree": "3"])])
     func sameTrees(variant: String, extra: [String: String]) throws {
         let ours = try Self.train(extra)
         let theirs = try BoostedTreesModel.load(path: try XGBoostFixtures.directory.appendingPathComponent("part2/growth_\(variant).json").path)

@@ -46,12 +46,48 @@ import Testing
         #expect(error(["num_round": "10", "subsample": "0"]).contains("'subsample'"))
         #expect(error(["num_round": "10", "booster": "dart"]).contains("not supported"))
         #expect(error(["num_round": "10", "grow_policy": "bestfirst"]).contains("'grow_policy'"))
-        #expect(error(["num_round": "10", "num_parallel_tree": "3"]).contains("part 2"))
+        #expect(error(["num_round": "10", "num_parallel_tree": "0"]).contains("'num_parallel_tree'"))
+        #expect(error(["num_round": "10", "monotone_constraints": "[1,0,-1]"]).contains("'monotone_constraints'"))
+        #expect(error(["num_round": "10", "monotone_constraints": "(1,2)"]).contains("'2' at position 2 is not one"))
+        #expect(error(["num_round": "10", "monotone_constraints": "1,0"]).contains("'monotone_constraints'"))
+        #expect(error(["num_round": "10", "interaction_constraints": "[0,1]"]).contains("'interaction_constraints'"))
+        #expect(error(["num_round": "10", "interaction_constraints": "[[0,1.5]]"]).contains("1.5 is not a feature index"))
+        #expect(error(["num_round": "10", "interaction_constraints": "[[0,-1]]"]).contains("not a feature index"))
+        #expect(error(["num_round": "10", "interaction_constraints": "[[0,1]"]).contains("'interaction_constraints'"))
+        #expect(error(["num_round": "10", "_num_cv_round": "2"]).contains("only with _kfold"))
+        #expect(error(["num_round": "10", "_kfold": "1"]).contains("'_kfold'"))
         #expect(error(["num_round": "10", "tree_method": "gpu_hist"]).contains("no GPU"))
         #expect(error(["num_round": "10", "eta": "0.1", "learning_rate": "0.2"]).contains("alias"))
         #expect(error(["num_round": "10", "max_dept": "3"]).contains("did you mean 'max_depth'"))
         #expect(error(["num_round": "10", "objective": "multi:softprob", "num_class": "3", "eval_metric": "f1_binary"]).contains("f1_macro"))
         #expect(error(["num_round": "10", "tree_method": "hist", "max_bin": "1"]).contains("'max_bin'"))
+    }
+
+    @Test("constraint syntax as XGBoost reads it: tuples (or one bare integer) and nested JSON lists")
+    func constraintSyntax() throws {
+        func monotone(_ text: String) throws -> [Int] {
+            try XGBoostHyperparameters(strings: ["num_round": "1", "monotone_constraints": text]).monotoneConstraints
+        }
+        #expect(try monotone("(1,0,-1)") == [1, 0, -1])
+        #expect(try monotone(" ( 1 , -1 ) ") == [1, -1])
+        #expect(try monotone("(1,)") == [1])
+        #expect(try monotone("()") == [])
+        #expect(try monotone("-1") == [-1])
+        #expect(try XGBoostHyperparameters(strings: ["num_round": "1"]).monotoneConstraints == [])
+        func interaction(_ text: String) throws -> [[Int]]? {
+            try XGBoostHyperparameters(strings: ["num_round": "1", "interaction_constraints": text]).interactionConstraints
+        }
+        #expect(try interaction("[[0,1],[2,3,4]]") == [[0, 1], [2, 3, 4]])
+        #expect(try interaction(" [ [0, 1] , [2.0] ] ") == [[0, 1], [2]])
+        #expect(try interaction("[]") == [])
+        #expect(try XGBoostHyperparameters(strings: ["num_round": "1"]).interactionConstraints == nil)
+        // Checked against the data once its width is known.
+        let hp = try XGBoostHyperparameters(strings: ["num_round": "1", "monotone_constraints": "(1,0,0,1)", "interaction_constraints": "[[0,5]]"])
+        #expect(throws: HyperparameterError.self) { try hp.checkConstraints(featureCount: 3) }
+        let x = Matrix<Float>(rows: 4, columns: 4, repeating: 1)
+        #expect(throws: HyperparameterError.self) {
+            _ = try BoostedTreesTrainer(hyperparameters: hp).fit(train: TreeDataset(features: .dense(x), labels: [0, 1, 0, 1]))
+        }
     }
 
     @Test("labels outside the objective's domain are refused, naming the row")

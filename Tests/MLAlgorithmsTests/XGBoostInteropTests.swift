@@ -95,4 +95,20 @@ struct XGBoostExportInteropTests {
         #expect(oursPredicted.count == predicted.count)
         for (a, b) in zip(oursPredicted, predicted) { #expect(abs(a - b) <= 1e-6 * max(1, abs(b)), "\(objective) prediction \(a) vs XGBoost \(b)") }
     }
+
+    @Test("forests and constrained models load in XGBoost and predict what we predict (num_parallel_tree, iteration_indptr)",
+          arguments: [["objective": "multi:softprob", "num_class": "10", "num_parallel_tree": "3", "subsample": "0.7", "colsample_bynode": "0.5"],
+                      ["objective": "binary:logistic", "num_parallel_tree": "2", "monotone_constraints": "(1,-1)",
+                       "interaction_constraints": "[[0,1,2],[3,4,5,6]]", "colsample_bylevel": "0.6", "grow_policy": "lossguide", "max_leaves": "9"]])
+    func forestsAndConstraints(_ settings: [String: String]) throws {
+        let stem = settings["objective"] == "multi:softprob" ? "digits" : "breast_cancer"
+        let train = try XGBoostFixtures.dataset(stem, "train")
+        let model = try BoostedTreesTrainer(hyperparameters: try XGBoostHyperparameters(
+            strings: ["num_round": "4", "max_depth": "4"].merging(settings) { _, b in b })).fit(train: train).model
+        let test = try XGBoostFixtures.dataset(stem, "test")
+        guard case .dense(let x) = test.features else { return }
+        let ours = try model.predict(.dense(x)), theirs = try xgboostPredictions(model: model, x: x, margin: false)
+        #expect(ours.count == theirs.count)
+        for (a, b) in zip(ours, theirs) { #expect(abs(a - b) <= 1e-6 * max(1, abs(b)), "\(settings) prediction \(a) vs XGBoost \(b)") }
+    }
 }

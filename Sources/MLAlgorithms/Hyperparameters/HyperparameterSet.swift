@@ -169,7 +169,7 @@ extension HyperparameterDefinition {
             let status: String = switch d.support {
             case .supported: "supported"
             case .unsupported(let reason, let accepted):
-                "recognised, not supported yet: " + reason
+                "recognised, not supported: " + reason
                     + (accepted.isEmpty ? "" : " (accepted now: " + accepted.map { "`\($0)`" }.joined(separator: ", ") + ")")
             }
             let fallback = d.defaultValue.map { "`\($0)`" } ?? (d.isRequired ? "required" : "none")

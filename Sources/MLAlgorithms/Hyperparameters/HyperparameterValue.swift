@@ -41,7 +41,7 @@ public enum HyperparameterError: Error, Equatable, Sendable, CustomStringConvert
         case let .invalid(name, value, rule):
             return "hyperparameter '\(name)' = '\(value)' is invalid: expected \(rule)"
         case let .unsupported(name, value, reason):
-            return "hyperparameter '\(name)' = '\(value)' is recognised but not supported yet: \(reason)"
+            return "hyperparameter '\(name)' = '\(value)' is recognised but not supported: \(reason)"
         }
     }
 }

@@ -20,8 +20,8 @@ extension BoostedTreesModel {
         if let bestScore { attributes.append("\"best_score\":\"\(bestScore)\"") }
         s += attributes.joined(separator: ",")
         s += "},\"feature_names\":[],\"feature_types\":[],\"gradient_booster\":{\"model\":{"
-        s += "\"gbtree_model_param\":{\"num_parallel_tree\":\"1\",\"num_trees\":\"\(trees.count)\"},"
-        s += "\"iteration_indptr\":[" + (0...rounds).map { String($0 * outputs) }.joined(separator: ",") + "],"
+        s += "\"gbtree_model_param\":{\"num_parallel_tree\":\"\(numParallelTree)\",\"num_trees\":\"\(trees.count)\"},"
+        s += "\"iteration_indptr\":[" + (0...rounds).map { String($0 * treesPerRound) }.joined(separator: ",") + "],"
         s += "\"tree_info\":[" + treeGroups.map(String.init).joined(separator: ",") + "],"
         s += "\"trees\":[" + trees.enumerated().map { Self.treeJSON($1, id: $0, features: featureCount) }.joined(separator: ",") + "]"
         s += "},\"name\":\"gbtree\"},\"learner_model_param\":{"
@@ -151,6 +151,12 @@ extension BoostedTreesModel {
         self.init(objective: objective, numClass: objective.isMulticlass ? classes : 1, featureCount: Int(featureCount),
                   baseScores: objective.isMulticlass && scores.count == 1 ? Array(repeating: scores[0], count: classes) : scores,
                   trees: trees, treeGroups: info)
+        if let parallel = model["gbtree_model_param"]?["num_parallel_tree"]?.number {
+            guard parallel >= 1, parallel <= 1e6, parallel == parallel.rounded(), treeList.count % (outputs * Int(parallel)) == 0 else {
+                throw ModelFormatError("num_parallel_tree \(parallel) does not divide \(treeList.count) trees of \(outputs) outputs into rounds")
+            }
+            numParallelTree = Int(parallel)
+        }
         if let slope = learner["objective"]?["pseudo_huber_param"]?["huber_slope"]?.number { huberSlope = slope }
         if let best = learner["attributes"]?["best_iteration"]?.number { bestIteration = Int(best) }
         if let score = learner["attributes"]?["best_score"]?.number { bestScore = score }

@@ -23,9 +23,13 @@ public struct BoostedTreesModel: Sendable, Equatable {
     public var bestScore: Double?
     /// `huber_slope` etc. that XGBoost keeps in the objective's parameters.
     public var huberSlope: Double = 1
-    /// Trees added per round (one per output).
+    /// Trees per round per output (`num_parallel_tree`: a boosted random forest when > 1).
+    public var numParallelTree = 1
+    /// Margins per row: one per class for multiclass objectives, else 1.
     public var outputs: Int { objective.isMulticlass ? numClass : 1 }
-    public var rounds: Int { trees.count / max(1, outputs) }
+    /// Trees added per round: `numParallelTree` per output, grouped by output.
+    public var treesPerRound: Int { max(1, outputs * numParallelTree) }
+    public var rounds: Int { trees.count / treesPerRound }
 
     public init(objective: TreeObjective, numClass: Int, featureCount: Int, baseScores: [Double],
                 trees: [RegressionTree] = [], treeGroups: [Int] = []) {

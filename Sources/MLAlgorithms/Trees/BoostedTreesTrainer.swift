@@ -90,9 +90,12 @@ public struct BoostedTreesTrainer: Sendable {
         try train.check("train", featureCount: nil, objective: objective, numClass: numClass)
         let d = train.features.columns
         try validation?.check("validation", featureCount: d, objective: objective, numClass: numClass)
-        if let resumed, resumed.featureCount != d || resumed.outputs != outputs || resumed.objective != objective {
-            throw TreeDataError("the checkpoint's model (\(resumed.featureCount) features, \(resumed.objective.name)) does not match this job")
+        if let resumed, resumed.featureCount != d || resumed.outputs != outputs || resumed.objective != objective
+            || resumed.numParallelTree != hp.numParallelTree {
+            throw TreeDataError("the checkpoint's model (\(resumed.featureCount) features, \(resumed.objective.name), "
+                                + "num_parallel_tree \(resumed.numParallelTree)) does not match this job")
         }
+        try hp.checkConstraints(featureCount: d)
         let n = train.rows
         let clock = ContinuousClock()
         let binStart = clock.now
@@ -106,6 +109,7 @@ public struct BoostedTreesTrainer: Sendable {
             ?? Self.estimateBaseScores(train, weights: weights, objective: objective, numClass: numClass)).map { Double(Float($0)) }
         var model = resumed ?? BoostedTreesModel(objective: objective, numClass: numClass, featureCount: d, baseScores: baseScores)
         model.huberSlope = hp.huberSlope
+        model.numParallelTree = hp.numParallelTree
         // Margins so far: the base, plus the resumed trees (Float sums in tree order, as the
         // model predicts, so resuming reproduces the uninterrupted margins exactly).
         var trainMargins = try model.margins(train.features, threads: threads)
@@ -113,8 +117,18 @@ public struct BoostedTreesTrainer: Sendable {
         var history: [RoundEvaluation] = []
         let rules = SplitRules(lambda: hp.lambda, alpha: hp.alpha, maxDeltaStep: hp.maxDeltaStep,
                                minChildWeight: hp.minChildWeight, gamma: hp.gamma)
-        let grower = TreeGrower(matrix: matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth, threads: threads,
+        let parallelTrees = hp.numParallelTree
+        // XGBoost divides the learning rate among a round's parallel trees.
+        let eta = hp.eta / Double(parallelTrees)
+        var grower = TreeGrower(matrix: matrix, rules: rules, eta: eta, maxDepth: hp.maxDepth, threads: threads,
                                 features: [], reduce: { _ in }, maxLeaves: hp.maxLeaves, lossguide: hp.lossguide)
+        grower.levelShare = hp.colsampleByLevel
+        grower.nodeShare = hp.colsampleByNode
+        grower.seed = hp.seed
+        // Constraints past the given entries are 0; all-zero constraints are none at all.
+        grower.monotone = hp.monotoneConstraints.contains(where: { $0 != 0 })
+            ? hp.monotoneConstraints + Array(repeating: 0, count: d - hp.monotoneConstraints.count) : []
+        grower.interactionSets = hp.interactionConstraints
         var gradients = [Float](repeating: 0, count: n * outputs)
         var hessians = [Float](repeating: 0, count: n * outputs)
         // The best round so far travels in the model's attributes, so a resumed run continues
@@ -129,23 +143,33 @@ public struct BoostedTreesTrainer: Sendable {
             if cancellation?.isCancelled == true { cancelled = true; break }
             computeGradients(margins: trainMargins, dataset: train, weights: weights, outputs: outputs,
                              gradients: &gradients, hessians: &hessians)
-            let rows = hp.subsample < 1 ? sampleRows(n: n, round: round) : allRows
-            let features = sampleFeatures(d: d, round: round)
-            let roundGrower = TreeGrower(matrix: grower.matrix, rules: rules, eta: hp.eta, maxDepth: hp.maxDepth,
-                                         threads: threads, features: features, reduce: grower.reduce,
-                                         maxLeaves: hp.maxLeaves, lossguide: hp.lossguide)
+            // Per output, `num_parallel_tree` trees on the same gradients, each with its own row
+            // and column samples (its own random path), in XGBoost's order: group-major.
             for k in 0..<outputs {
                 let q = quantize(gradients: gradients, hessians: hessians, output: k, outputs: outputs, rows: n)
-                var grown = roundGrower.grow(rows: rows, gradients: q)
-                if objective == .absoluteError {
-                    refitMedianLeaves(&grown, dataset: train, weights: weights, margins: trainMargins, eta: hp.eta)
+                var grown: [TreeGrower.Result] = []
+                for p in 0..<parallelTrees {
+                    let path = Self.treePath(round: round, output: k, parallel: p)
+                    let rows = hp.subsample < 1 ? sampleRows(n: n, path: path) : allRows
+                    var treeGrower = grower
+                    treeGrower.features = sampleFeatures(d: d, path: path)
+                    treeGrower.samplingPath = path
+                    var tree = treeGrower.grow(rows: rows, gradients: q)
+                    if objective == .absoluteError {
+                        refitMedianLeaves(&tree, dataset: train, weights: weights, margins: trainMargins, eta: eta)
+                    }
+                    grown.append(tree)
                 }
-                apply(grown, to: &trainMargins, output: k, outputs: outputs, matrix: matrix, sampled: rows.count < n)
-                if let validation, validationMargins != nil {
-                    Self.addTree(grown.tree, features: validation.features, to: &validationMargins!, output: k, outputs: outputs, threads: threads)
+                // Margins move only after the round's trees are grown (reg:absoluteerror's leaf
+                // refit reads the margins of the round's start, as XGBoost's does).
+                for tree in grown {
+                    apply(tree, to: &trainMargins, output: k, outputs: outputs, matrix: matrix, sampled: tree.rows.count < n)
+                    if let validation, validationMargins != nil {
+                        Self.addTree(tree.tree, features: validation.features, to: &validationMargins!, output: k, outputs: outputs, threads: threads)
+                    }
+                    model.trees.append(tree.tree)
+                    model.treeGroups.append(k)
                 }
-                model.trees.append(grown.tree)
-                model.treeGroups.append(k)
             }
             // Metrics: train (when asked), then validation, each metric in order.
             var evaluation = RoundEvaluation(iteration: round, values: [])
@@ -185,8 +209,9 @@ public struct BoostedTreesTrainer: Sendable {
         _ = stopped
         if let best, hp.earlyStoppingRounds != nil, !cancelled {
             // Keep the best iteration's trees: every prediction (ours or XGBoost's) is then the best model's.
-            model.trees = Array(model.trees.prefix((best.iteration + 1) * outputs))
-            model.treeGroups = Array(model.treeGroups.prefix((best.iteration + 1) * outputs))
+            let kept = (best.iteration + 1) * model.treesPerRound
+            model.trees = Array(model.trees.prefix(kept))
+            model.treeGroups = Array(model.treeGroups.prefix(kept))
             model.bestIteration = best.iteration
             model.bestScore = best.score
         }
@@ -291,29 +316,31 @@ public struct BoostedTreesTrainer: Sendable {
         }
     }
 
-    /// The rows of round `round`: all, or each with probability `subsample` (one uniform draw
-    /// per row from a stream per block of rows, so the draw is the same for any thread count).
-    func sampleRows(n: Int, round: Int) -> [UInt32] {
+    /// The random path of one tree: every draw for it (rows, columns by tree, level and node)
+    /// comes from a stream under this path.
+    static func treePath(round: Int, output: Int, parallel: Int) -> [UInt64] {
+        [UInt64(round), UInt64(output), UInt64(parallel)]
+    }
+
+    /// The rows of the tree at `path`: all, or each with probability `subsample` (one uniform
+    /// draw per row from a stream per block of rows, so the draw is the same for any thread count).
+    func sampleRows(n: Int, path: [UInt64]) -> [UInt32] {
         let subsample = hyperparameters.subsample
         guard subsample < 1 else { return (0..<n).map { UInt32($0) } }
         var rows: [UInt32] = []
         rows.reserveCapacity(Int(Double(n) * subsample) + 64)
         let block = 65_536
         for b in 0..<((n + block - 1) / block) {
-            var stream = RandomStream(seed: hyperparameters.seed, path: [UInt64(round), 1, UInt64(b)])
+            var stream = RandomStream(seed: hyperparameters.seed, path: path + [1, UInt64(b)])
             for i in (b * block)..<min(n, (b + 1) * block) where stream.nextDouble() < subsample { rows.append(UInt32(i)) }
         }
         return rows
     }
 
-    /// The features of round `round`'s trees (colsample_bytree), ascending.
-    func sampleFeatures(d: Int, round: Int) -> [Int] {
-        let share = hyperparameters.colsampleByTree
-        guard share < 1 else { return Array(0..<d) }
-        let count = max(1, Int(share * Double(d)))
-        var stream = RandomStream(seed: hyperparameters.seed, path: [UInt64(round), 2])
-        // invariant: 1 ≤ count ≤ d
-        return try! stream.sampleIndices(count: count, from: d).sorted() // invariant: 1 ≤ count ≤ d
+    /// The features of the tree at `path` (colsample_bytree), ascending.
+    func sampleFeatures(d: Int, path: [UInt64]) -> [Int] {
+        var stream = RandomStream(seed: hyperparameters.seed, path: path + [2])
+        return TreeGrower.sample(Array(0..<d), share: hyperparameters.colsampleByTree, stream: &stream)
     }
 
     func quantize(gradients: [Float], hessians: [Float], output k: Int, outputs: Int, rows n: Int) -> QuantizedGradients {

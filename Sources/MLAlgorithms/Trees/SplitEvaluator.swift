@@ -62,18 +62,82 @@ struct SplitCandidate: Sendable, Equatable {
     }
 }
 
+/// A node's weight bounds under monotone constraints (XGBoost's `TreeEvaluator`): every weight
+/// of the node's subtree is clamped into them. The root's are Float's whole range.
+struct WeightBounds: Sendable, Equatable {
+    var lower: Float = -.greatestFiniteMagnitude
+    var upper: Float = .greatestFiniteMagnitude
+
+    @inline(__always) func clamp(_ w: Float) -> Float { w < lower ? lower : (w > upper ? upper : w) }
+}
+
+extension SplitRules {
+    /// The weight XGBoost uses under monotone constraints: the plain weight as a Float, clamped.
+    @inline(__always) func weight(_ g: Double, _ h: Double, within bounds: WeightBounds) -> Float {
+        bounds.clamp(Float(weight(g, h)))
+    }
+
+    /// The loss reduction of a node given its weight, in Float as XGBoost computes it under
+    /// monotone constraints: −(2·G·w + (H + λ)·w²).
+    @inline(__always) func gain(_ g: Double, _ h: Double, givenWeight w: Float) -> Float {
+        guard h > 0 else { return 0 }
+        return -(2 * Float(g) * w + (Float(h) + Float(lambda)) * (w * w))
+    }
+}
+
+/// How a candidate split's loss change is computed; `-infinity` forbids the split.
+protocol SplitGain {
+    func change(lg: Double, lh: Double, rg: Double, rh: Double) -> Double
+}
+
+/// The plain gain: both children's gains less the parent's, in Double.
+struct PlainGain: SplitGain {
+    let rules: SplitRules
+    let parentGain: Double
+
+    @inline(__always) func change(lg: Double, lh: Double, rg: Double, rh: Double) -> Double {
+        rules.gain(lg, lh) + rules.gain(rg, rh) - parentGain
+    }
+}
+
+/// XGBoost's gain under monotone constraints: the children's weights clamped to the node's
+/// bounds, the gain given those weights, in Float; a split whose weights go against the
+/// feature's direction (1: left ≤ right, −1: left ≥ right) is forbidden.
+struct MonotoneGain: SplitGain {
+    let rules: SplitRules
+    let constraint: Int
+    let bounds: WeightBounds
+    /// The node's own gain, from when it was created (under its parent's bounds).
+    let rootGain: Float
+
+    @inline(__always) func change(lg: Double, lh: Double, rg: Double, rh: Double) -> Double {
+        let wl = rules.weight(lg, lh, within: bounds), wr = rules.weight(rg, rh, within: bounds)
+        if (constraint > 0 && wl > wr) || (constraint < 0 && wl < wr) { return -.infinity }
+        let gain = rules.gain(lg, lh, givenWeight: wl) + rules.gain(rg, rh, givenWeight: wr)
+        return Double(gain - rootGain)
+    }
+}
+
 enum SplitEvaluator {
     /// The best split of one feature of a node: a forward scan (missing values right) and, when
     /// the node has missing values in this feature, a backward scan (missing values left), in
     /// XGBoost's order, keeping a candidate only when it gains strictly more.
     static func best(feature f: Int, histogram: UnsafePointer<Int64>, offset: Int, bins: Int,
                      totalG: Int64, totalH: Int64, quantization q: QuantizedGradients, rules: SplitRules) -> SplitCandidate {
+        let parentGain = rules.gain(q.gradient(totalG), q.hessian(totalH))
+        return best(feature: f, histogram: histogram, offset: offset, bins: bins, totalG: totalG, totalH: totalH,
+                    quantization: q, minChildWeight: rules.minChildWeight, gain: PlainGain(rules: rules, parentGain: parentGain))
+    }
+
+    /// The scan with any gain rule (specialized for each, so the plain one pays nothing).
+    @inline(__always)
+    static func best<Gain: SplitGain>(feature f: Int, histogram: UnsafePointer<Int64>, offset: Int, bins: Int,
+                                      totalG: Int64, totalH: Int64, quantization q: QuantizedGradients,
+                                      minChildWeight minChild: Double, gain: Gain) -> SplitCandidate {
         var best = SplitCandidate()
         guard bins > 0 else { return best }
         let h = histogram + 2 * offset
-        let parentGain = rules.gain(q.gradient(totalG), q.hessian(totalH))
         let missingG = h[2 * bins], missingH = h[2 * bins + 1]
-        let minChild = rules.minChildWeight
         // Forward: bins 0...i left, the rest and missing right.
         var lg: Int64 = 0, lh: Int64 = 0
         for i in 0..<bins {
@@ -81,8 +145,8 @@ enum SplitEvaluator {
             let rg = totalG &- lg, rh = totalH &- lh
             let lhd = q.hessian(lh), rhd = q.hessian(rh)
             guard lhd >= minChild && rhd >= minChild else { continue }
-            let change = rules.gain(q.gradient(lg), lhd) + rules.gain(q.gradient(rg), rhd) - parentGain
-            if change > best.lossChange || !best.isFound {
+            let change = gain.change(lg: q.gradient(lg), lh: lhd, rg: q.gradient(rg), rh: rhd)
+            if change > best.lossChange || (!best.isFound && change > -.infinity) {
                 best = SplitCandidate(lossChange: change, feature: f, bin: i, defaultLeft: false, leftG: lg, leftH: lh, rightG: rg, rightH: rh)
             }
         }
@@ -95,8 +159,8 @@ enum SplitEvaluator {
                 let lg = totalG &- rg, lh = totalH &- rh
                 let lhd = q.hessian(lh), rhd = q.hessian(rh)
                 guard lhd >= minChild && rhd >= minChild else { continue }
-                let change = rules.gain(q.gradient(lg), lhd) + rules.gain(q.gradient(rg), rhd) - parentGain
-                if change > best.lossChange || !best.isFound {
+                let change = gain.change(lg: q.gradient(lg), lh: lhd, rg: q.gradient(rg), rh: rhd)
+                if change > best.lossChange || (!best.isFound && change > -.infinity) {
                     best = SplitCandidate(lossChange: change, feature: f, bin: i - 1, defaultLeft: true, leftG: lg, leftH: lh, rightG: rg, rightH: rh)
                 }
             }
@@ -105,11 +169,13 @@ enum SplitEvaluator {
     }
 
     /// The oracle: every threshold and both missing directions, by brute force over the rows.
+    /// `gain` (left G, H, right G, H → loss change, −∞ forbidden) defaults to the plain gain.
     static func bruteForce(_ matrix: BinnedMatrix, rows: [Int], pairs: [Int64], quantization q: QuantizedGradients,
-                           rules: SplitRules, features: [Int]) -> SplitCandidate {
+                           rules: SplitRules, features: [Int], gain: ((Double, Double, Double, Double) -> Double)? = nil) -> SplitCandidate {
         var totalG: Int64 = 0, totalH: Int64 = 0
         for r in rows { totalG += pairs[2 * r]; totalH += pairs[2 * r + 1] }
         let parentGain = rules.gain(q.gradient(totalG), q.hessian(totalH))
+        let change = gain ?? { lg, lh, rg, rh in rules.gain(lg, lh) + rules.gain(rg, rh) - parentGain }
         var best = SplitCandidate()
         for f in features {
             let count = matrix.cuts.binCount(f)
@@ -126,8 +192,8 @@ enum SplitEvaluator {
                     }
                     let rg = totalG - lg, rh = totalH - lh
                     guard q.hessian(lh) >= rules.minChildWeight, q.hessian(rh) >= rules.minChildWeight else { continue }
-                    let change = rules.gain(q.gradient(lg), q.hessian(lh)) + rules.gain(q.gradient(rg), q.hessian(rh)) - parentGain
-                    if !best.isFound || change > best.lossChange {
+                    let change = change(q.gradient(lg), q.hessian(lh), q.gradient(rg), q.hessian(rh))
+                    if change > best.lossChange || (!best.isFound && change > -.infinity) {
                         best = SplitCandidate(lossChange: change, feature: f, bin: threshold, defaultLeft: defaultLeft,
                                               leftG: lg, leftH: lh, rightG: rg, rightH: rh)
                     }

@@ -17,13 +17,25 @@ struct TreeGrower {
     let maxDepth: Int
     let threads: Int
     /// Features the tree may split on (colsample_bytree), ascending.
-    let features: [Int]
+    var features: [Int]
     let reduce: (_ histograms: inout [Int64]) -> Void
     /// At most this many leaves (0: no limit) — XGBoost counts them in both policies.
     var maxLeaves = 0
     /// Best-first growth (`grow_policy=lossguide`): the open node with the largest loss change
     /// splits next, instead of a whole level at a time.
     var lossguide = false
+    /// Column sampling below the tree's own sample (``features``): a share of the tree's
+    /// features per depth (`colsample_bylevel`), then of the level's per evaluated node
+    /// (`colsample_bynode`), each drawn from a stream keyed by `seed`, `samplingPath` and the
+    /// depth or node id, so the draw does not depend on the thread count or the growth order.
+    var levelShare = 1.0
+    var nodeShare = 1.0
+    var seed: UInt64 = 0
+    var samplingPath: [UInt64] = []
+    /// −1, 0 or 1 per feature (empty: no monotone constraint, and the plain Double gain).
+    var monotone: [Int] = []
+    /// Sets of features allowed together on one path (`nil`: no interaction constraint).
+    var interactionSets: [[Int]]? = nil
 
     /// XGBoost's `kRtEps`: a split must gain more than this to be considered at all.
     static let minimumGain = 1e-6
@@ -61,6 +73,13 @@ struct TreeGrower {
         var h: Int64
         /// Index of the node's histogram in the level's histogram buffer.
         var slot: Int
+        var depth = 0
+        /// Monotone constraints: the bounds of the node's weights, and the node's own gain
+        /// (under its parent's bounds), which a split's gain is measured against.
+        var bounds = WeightBounds()
+        var rootGain: Float = 0
+        /// Interaction constraints: the features split on above this node, ascending.
+        var pathFeatures: [Int] = []
         var rowCount: Int { end - begin }
     }
 
@@ -82,7 +101,7 @@ struct TreeGrower {
         var leafCount = 1
         while !level.isEmpty {
             let splits = evaluate(level, histograms: histograms, quantization: q)
-            var splitting: [(node: Node, split: SplitCandidate, left: Int, right: Int)] = []
+            var splitting: [(node: Node, split: SplitCandidate, left: Node, right: Node)] = []
             // In node order, as XGBoost pops a level: each split applied makes one more leaf.
             for (node, split) in zip(level, splits) {
                 guard isValid(split, depth: depth, leafCount: leafCount, q: q) else {
@@ -100,8 +119,9 @@ struct TreeGrower {
             var built: [Int] = []
             var subtracted: [(child: Int, parentSlot: Int, sibling: Int)] = []
             for (k, s) in splitting.enumerated() {
-                let left = Node(id: s.left, begin: s.node.begin, end: middles[k], g: s.split.leftG, h: s.split.leftH, slot: 0)
-                let right = Node(id: s.right, begin: middles[k], end: s.node.end, g: s.split.rightG, h: s.split.rightH, slot: 0)
+                var left = s.left, right = s.right
+                (left.begin, left.end) = (s.node.begin, middles[k])
+                (right.begin, right.end) = (middles[k], s.node.end)
                 if !belowDepthLimit(depth) || (maxLeaves > 0 && leafCount >= maxLeaves) {
                     leaves.append(LeafRows(node: left.id, begin: left.begin, end: left.end))
                     leaves.append(LeafRows(node: right.id, begin: right.begin, end: right.end))
@@ -161,22 +181,50 @@ struct TreeGrower {
             totals.h &+= histogram[i + 1]
         }
         var tree = RegressionTree()
-        let weight = rules.weight(q.gradient(totals.g), q.hessian(totals.h))
-        tree.addNode(parent: -1, value: Float(weight * eta), baseWeight: Float(weight), hessian: Float(q.hessian(totals.h)))
-        return (tree, histogram, Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0))
+        let (g, h) = (q.gradient(totals.g), q.hessian(totals.h))
+        let weight = rules.weight(g, h)
+        tree.addNode(parent: -1, value: Float(weight * eta), baseWeight: Float(weight), hessian: Float(h))
+        var root = Node(id: 0, begin: 0, end: rows.count, g: totals.g, h: totals.h, slot: 0)
+        if !monotone.isEmpty { root.rootGain = rules.gain(g, h, givenWeight: rules.weight(g, h, within: root.bounds)) }
+        return (tree, histogram, root)
     }
 
     /// Applies `split` to leaf `node.id`: two children with their weights, the split's condition.
-    private func applySplit(_ split: SplitCandidate, to node: Node, tree: inout RegressionTree, q: QuantizedGradients) -> (left: Int, right: Int) {
-        let lw = rules.weight(q.gradient(split.leftG), q.hessian(split.leftH))
-        let rw = rules.weight(q.gradient(split.rightG), q.hessian(split.rightH))
-        let l = tree.addNode(parent: node.id, value: Float(lw * eta), baseWeight: Float(lw), hessian: Float(q.hessian(split.leftH)))
-        let r = tree.addNode(parent: node.id, value: Float(rw * eta), baseWeight: Float(rw), hessian: Float(q.hessian(split.rightH)))
+    /// Returns the children (their rows not yet placed: `begin`/`end` are the caller's), with
+    /// what the constraints carry down: the path's features, and under monotone constraints
+    /// weights clamped to the node's bounds and bounds split at the children's mean weight
+    /// (XGBoost's `TreeEvaluator::AddSplit`).
+    private func applySplit(_ split: SplitCandidate, to node: Node, tree: inout RegressionTree, q: QuantizedGradients) -> (left: Node, right: Node) {
+        let (lg, lh) = (q.gradient(split.leftG), q.hessian(split.leftH))
+        let (rg, rh) = (q.gradient(split.rightG), q.hessian(split.rightH))
+        var left = Node(id: 0, begin: 0, end: 0, g: split.leftG, h: split.leftH, slot: 0, depth: node.depth + 1, bounds: node.bounds)
+        var right = Node(id: 0, begin: 0, end: 0, g: split.rightG, h: split.rightH, slot: 0, depth: node.depth + 1, bounds: node.bounds)
+        let lw: Double, rw: Double
+        if monotone.isEmpty {
+            (lw, rw) = (rules.weight(lg, lh), rules.weight(rg, rh))
+        } else {
+            let wl = rules.weight(lg, lh, within: node.bounds), wr = rules.weight(rg, rh, within: node.bounds)
+            (lw, rw) = (Double(wl), Double(wr))
+            left.rootGain = rules.gain(lg, lh, givenWeight: wl)
+            right.rootGain = rules.gain(rg, rh, givenWeight: wr)
+            let mid = (wl + wr) / 2
+            switch monotone[split.feature] {
+            case 1: (left.bounds.upper, right.bounds.lower) = (mid, mid)
+            case -1: (left.bounds.lower, right.bounds.upper) = (mid, mid)
+            default: break
+            }
+        }
+        if interactionSets != nil {
+            let path = node.pathFeatures.contains(split.feature) ? node.pathFeatures : (node.pathFeatures + [split.feature]).sorted()
+            (left.pathFeatures, right.pathFeatures) = (path, path)
+        }
+        left.id = tree.addNode(parent: node.id, value: Float(lw * eta), baseWeight: Float(lw), hessian: Float(lh))
+        right.id = tree.addNode(parent: node.id, value: Float(rw * eta), baseWeight: Float(rw), hessian: Float(rh))
         let condition = split.bin >= 0 ? matrix.cuts.values[matrix.cuts.offsets[split.feature] + split.bin]
             : Self.belowMinimum(matrix.cuts.minimums[split.feature])
         tree.split(node.id, feature: split.feature, condition: condition, bin: split.bin, defaultLeft: split.defaultLeft,
-                   lossChange: Float(split.lossChange), left: l, right: r)
-        return (l, r)
+                   lossChange: Float(split.lossChange), left: left.id, right: right.id)
+        return (left, right)
     }
 
     /// Best-first growth, as XGBoost's driver runs `lossguide`: the open node with the largest
@@ -210,14 +258,14 @@ struct TreeGrower {
                 break
             }
             leafCount += 1
-            let (l, r) = applySplit(entry.split, to: entry.node, tree: &tree, q: q)
+            var (left, right) = applySplit(entry.split, to: entry.node, tree: &tree, q: q)
             let node = entry.node, split = entry.split
             let middle = partition([(node.begin, node.end, split)], rows: &rows, scratch: &scratch)[0]
-            var left = Node(id: l, begin: node.begin, end: middle, g: split.leftG, h: split.leftH, slot: 0)
-            var right = Node(id: r, begin: middle, end: node.end, g: split.rightG, h: split.rightH, slot: 1)
+            (left.begin, left.end) = (node.begin, middle)
+            (right.begin, right.end) = (middle, node.end)
             guard belowDepthLimit(entry.depth + 1), !(maxLeaves > 0 && leafCount >= maxLeaves) else {
-                leaves.append(LeafRows(node: l, begin: left.begin, end: left.end))
-                leaves.append(LeafRows(node: r, begin: right.begin, end: right.end))
+                leaves.append(LeafRows(node: left.id, begin: left.begin, end: left.end))
+                leaves.append(LeafRows(node: right.id, begin: right.begin, end: right.end))
                 continue
             }
             // The smaller child (by rows; the left on a tie) is built, the other subtracted.
@@ -313,23 +361,38 @@ struct TreeGrower {
 
     /// The best split of each node: node × feature in parallel, then per node in feature order.
     private func evaluate(_ nodes: [Node], histograms: [Int64], quantization q: QuantizedGradients) -> [SplitCandidate] {
-        let f = features.count
-        let results = PartialResults<SplitCandidate>(count: nodes.count * f, placeholder: SplitCandidate())
+        // Each node's candidate features, flattened into (node, feature) tasks.
+        var tasks: [(node: Int, feature: Int)] = []
+        var starts = [0]
+        for (j, node) in nodes.enumerated() {
+            for feature in candidateFeatures(node: node.id, depth: node.depth, path: node.pathFeatures) { tasks.append((j, feature)) }
+            starts.append(tasks.count)
+        }
+        let taskList = tasks
+        let results = PartialResults<SplitCandidate>(count: taskList.count, placeholder: SplitCandidate())
         let stride = 2 * matrix.histogramBins
-        let matrix = self.matrix, rules = self.rules, features = self.features
+        let matrix = self.matrix, rules = self.rules, monotone = self.monotone
         histograms.withUnsafeBufferPointer { h in
             let hp = SharedPointer(h.baseAddress!) // invariant: one histogram per node
-            parallelFor(blocks: nodes.count * f, threads: threads) { t in
-                let node = nodes[t / f], feature = features[t % f]
-                results.set(t, SplitEvaluator.best(
-                    feature: feature, histogram: hp.base + node.slot * stride, offset: Int(matrix.histogramOffsets[feature]),
-                    bins: matrix.cuts.binCount(feature), totalG: node.g, totalH: node.h, quantization: q, rules: rules))
+            parallelFor(blocks: taskList.count, threads: threads) { t in
+                let node = nodes[taskList[t].node], feature = taskList[t].feature
+                let histogram = hp.base + node.slot * stride, offset = Int(matrix.histogramOffsets[feature])
+                let bins = matrix.cuts.binCount(feature)
+                if monotone.isEmpty {
+                    results.set(t, SplitEvaluator.best(feature: feature, histogram: histogram, offset: offset, bins: bins,
+                                                       totalG: node.g, totalH: node.h, quantization: q, rules: rules))
+                } else {
+                    let gain = MonotoneGain(rules: rules, constraint: monotone[feature], bounds: node.bounds, rootGain: node.rootGain)
+                    results.set(t, SplitEvaluator.best(feature: feature, histogram: histogram, offset: offset, bins: bins,
+                                                       totalG: node.g, totalH: node.h, quantization: q,
+                                                       minChildWeight: rules.minChildWeight, gain: gain))
+                }
             }
         }
         let all = results.values
         return nodes.indices.map { j in
             var best = SplitCandidate()
-            for k in 0..<f { best.consider(all[j * f + k]) }
+            for t in starts[j]..<starts[j + 1] { best.consider(all[t]) }
             return best
         }
     }

@@ -3,10 +3,8 @@
 ///
 /// Every name of §4.4's table is recognised with the container's validation range. Aliases
 /// (`learning_rate`, `min_split_loss`, `reg_lambda`, `reg_alpha`) are read as their canonical
-/// names; giving both spellings is an error. What part 2 of the trees has not built yet
-/// (constraints, `num_parallel_tree` > 1, column sampling by level and node) is
-/// refused with "not supported yet"; `booster` other than `gbtree`, `rank:*` and `survival:*`
-/// objectives and GPU-only values are refused for good, with the reason.
+/// names; giving both spellings is an error. `booster` other than `gbtree`, `rank:*` and
+/// `survival:*` objectives and GPU-only values are refused, with the reason.
 public struct XGBoostHyperparameters: Sendable, Equatable {
     public let values: HyperparameterSet
     public let numRound: Int
@@ -30,6 +28,20 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
     public let maxDeltaStep: Double
     public let subsample: Double
     public let colsampleByTree: Double
+    /// Share of the tree's features each depth samples (drawn once per depth of each tree).
+    public let colsampleByLevel: Double
+    /// Share of the level's features each node samples (drawn for every node evaluated).
+    public let colsampleByNode: Double
+    /// −1, 0 or 1 per feature from feature 0 (empty: none); features past the end are free.
+    public let monotoneConstraints: [Int]
+    /// Sets of features allowed on one path (`nil`: no constraint).
+    public let interactionConstraints: [[Int]]?
+    /// Trees per round per output (a boosted random forest when > 1; eta is divided by it).
+    public let numParallelTree: Int
+    /// `_kfold`: train this many fold models on train + validation (`nil`: one model).
+    public let kfold: Int?
+    /// `_num_cv_round`: repeats of the k-fold split (each a fresh shuffle).
+    public let numCVRound: Int
     public let lambda: Double
     public let alpha: Double
     public let maxBin: Int
@@ -100,6 +112,18 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         maxDeltaStep = values.real("max_delta_step") ?? 0
         subsample = values.real("subsample") ?? 1
         colsampleByTree = values.real("colsample_bytree") ?? 1
+        colsampleByLevel = values.real("colsample_bylevel") ?? 1
+        colsampleByNode = values.real("colsample_bynode") ?? 1
+        monotoneConstraints = try Self.parseMonotoneConstraints(values.word("monotone_constraints") ?? "()")
+        interactionConstraints = try values.word("interaction_constraints").map { text throws(HyperparameterError) in
+            try Self.parseInteractionConstraints(text)
+        }
+        numParallelTree = values.integer("num_parallel_tree") ?? 1
+        kfold = values.integer("_kfold")
+        numCVRound = values.integer("_num_cv_round") ?? 1
+        if values.explicitlySet.contains("_num_cv_round"), kfold == nil {
+            throw .invalid(name: "_num_cv_round", value: String(numCVRound), rule: "only with _kfold (the folds it repeats)")
+        }
         lambda = values.real("lambda") ?? 1
         alpha = values.real("alpha") ?? 0
         maxBin = values.integer("max_bin") ?? 256
@@ -157,8 +181,6 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         return out
     }
 
-    static let notSupportedYet = "comes in part 2 of the trees"
-
     /// Every hyperparameter of §4.4, defined once: the parser, the validation and
     /// docs/algorithms/xgboost.md's table read these.
     public static let definitions: [HyperparameterDefinition] = [
@@ -183,9 +205,9 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         .init("colsample_bytree", .real(RealBounds(lower: 0, lowerInclusive: false, upper: 1)), default: "1",
               summary: "Share of features each tree samples."),
         .init("colsample_bylevel", .real(RealBounds(lower: 0, lowerInclusive: false, upper: 1)), default: "1",
-              support: .unsupported(reason: notSupportedYet), summary: "Share of features each level samples."),
+              summary: "Share of the tree's features each depth samples (seeded, drawn once per depth)."),
         .init("colsample_bynode", .real(RealBounds(lower: 0, lowerInclusive: false, upper: 1)), default: "1",
-              support: .unsupported(reason: notSupportedYet), summary: "Share of features each split samples."),
+              summary: "Share of the level's features each node samples (seeded, drawn for every node)."),
         .init("lambda", .real(.nonNegative), default: "1", summary: "L2 regularization of leaf weights (alias `reg_lambda`)."),
         .init("alpha", .real(.nonNegative), default: "0", summary: "L1 regularization of leaf weights (alias `reg_alpha`)."),
         .init("tree_method", .choice(["auto", "exact", "approx", "hist", "gpu_hist"]), default: "auto",
@@ -210,9 +232,9 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         .init("predictor", .choice(["auto", "cpu_predictor", "gpu_predictor"]), default: "auto",
               support: .unsupported(reason: "no GPU here", alsoAccepted: ["cpu_predictor"]), summary: "`auto` or `cpu_predictor`."),
         .init("monotone_constraints", .text, default: "()",
-              support: .unsupported(reason: notSupportedYet), summary: "Per-feature monotonicity, e.g. `(0,1,-1)`."),
+              summary: "Per-feature monotonicity from feature 0, e.g. `(1,0,-1)`: 1 non-decreasing, -1 non-increasing, 0 free."),
         .init("interaction_constraints", .text, default: nil, required: false,
-              support: .unsupported(reason: notSupportedYet), summary: "Feature groups allowed to interact, e.g. `[[0,1],[2,3]]`."),
+              summary: "Feature sets allowed on one path, e.g. `[[0,1],[2,3,4]]`; a feature in no set splits only with itself below it."),
         .init("sample_type", .choice(["uniform", "weighted"]), default: "uniform", summary: "dart only; accepted."),
         .init("normalize_type", .choice(["tree", "forest"]), default: "tree", summary: "dart only; accepted."),
         .init("rate_drop", .real(.unitInterval), default: "0", summary: "dart only; accepted."),
@@ -231,7 +253,7 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
         .init("early_stopping_rounds", .integer(1...1_000_000), default: nil, required: false,
               summary: "Stop when the validation metric (`_tuning_objective_metric`, else the last eval_metric) has not improved for this many rounds; the model keeps the best iteration."),
         .init("num_parallel_tree", .integer(1...10_000), default: "1",
-              support: .unsupported(reason: notSupportedYet), summary: "Trees per round per class (boosted forests)."),
+              summary: "Trees per round per class (a boosted random forest): each its own row and column sample, eta divided among them."),
         .init("deterministic_histogram", .boolean, default: "true", summary: "Accepted: MLCore's histograms are always deterministic (exact integer sums)."),
         .init("single_precision_histogram", .boolean, default: "false", summary: "Accepted: histograms are exact 64-bit fixed-point sums either way."),
         .init("sampling_method", .choice(["uniform", "gradient_based"]), default: "uniform",
@@ -244,5 +266,9 @@ public struct XGBoostHyperparameters: Sendable, Equatable {
               summary: "On SIGTERM, write the model trained so far to the model directory (SageMaker's option)."),
         .init("use_dask_gpu_training", .boolean, default: "false",
               support: .unsupported(reason: "no GPU here"), summary: "Only `false`."),
+        .init("_kfold", .integer(2...1_000), default: nil, required: false,
+              summary: "Hidden (Autopilot): k-fold cross-validation on train + validation; writes `xgboost-model-0` … one model per fold, served as an ensemble."),
+        .init("_num_cv_round", .integer(1...1_000), default: "1",
+              summary: "Hidden: repeats of the `_kfold` split, each a new seeded shuffle."),
     ]
 }
