@@ -121,11 +121,14 @@ struct PredictRun {
         }
     }
 
-    /// `--algorithm`, else the model directory's model.json `algorithm` (an `xgboost-model` file
-    /// means the trees), else `MLC_ALGORITHM`.
+    /// `--algorithm`, else the model directory's model.json `algorithm` (an `xgboost-model` file,
+    /// or k-fold's `xgboost-model-0`, means the trees), else `MLC_ALGORITHM`.
     private func resolveAlgorithm() throws(ContainerError) -> String {
         if let algorithm = command.algorithm { return algorithm.rawValue }
-        if FileManager.default.fileExists(atPath: command.model + "/" + BoostedTreesModel.fileName) { return XGBoostInference.algorithm }
+        for name in [BoostedTreesModel.fileName, BoostedTreesModel.fileName + "-0"]
+        where FileManager.default.fileExists(atPath: command.model + "/" + name) {
+            return XGBoostInference.algorithm
+        }
         let path = command.model + "/model.json"
         if let data = FileManager.default.contents(atPath: path),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let name = object["algorithm"] as? String {

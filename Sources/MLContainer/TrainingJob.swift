@@ -78,12 +78,16 @@ public struct ChannelRules: Sendable {
 extension ContainerConfiguration {
     /// The hyperparameters meant for the algorithm: keys starting with `_` or `sagemaker_` (which
     /// SageMaker, the SDK and automatic model tuning add) are dropped, each with a log line.
-    public static func algorithmHyperparameters(_ all: [String: String], log: (String) -> Void) -> [String: String] {
+    public static func algorithmHyperparameters(_ all: [String: String], keeping hidden: Set<String> = [],
+                                                log: (String) -> Void) -> [String: String] {
         var kept: [String: String] = [:]
         for name in all.keys.sorted() {
             // invariant: `name` is a key of `all`
             let value = all[name]!
-            if name.hasPrefix("sagemaker_") || name.hasPrefix("_") {
+            if hidden.contains(name) {
+                log("Hidden hyperparameter \(name)=\(value)")
+                kept[name] = value
+            } else if name.hasPrefix("sagemaker_") || name.hasPrefix("_") {
                 log(name == "_tuning_objective_metric" ? "Tuning objective metric \(name)=\(value)" : "Ignoring reserved hyperparameter \(name)=\(value)")
                 // The one hidden name an algorithm acts on: under automatic model tuning the
                 // linear learner trains one model (reference §4.1); the parsers ignore the rest.

@@ -34,10 +34,8 @@ public struct XGBoostJob: TrainingJob {
 
     func plan(workers: Int) throws(ContainerError) -> Plan {
         let config = try environment.loadConfiguration()
-        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, log: output.line)
-        for hidden in ["_kfold", "_num_cv_round"] where config.hyperparameters[hidden] != nil {
-            throw .client("hyperparameter '\(hidden)' (cross-validation) is recognised but not supported yet: it comes in part 2 of the trees")
-        }
+        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, keeping: ["_kfold", "_num_cv_round"],
+                                                                      log: output.line)
         let hyperparameters: XGBoostHyperparameters
         do {
             hyperparameters = try XGBoostHyperparameters(strings: strings)
@@ -129,40 +127,13 @@ public struct XGBoostJob: TrainingJob {
         log("Training on \(train.rows) rows × \(train.features.columns) features" + (validation.map { ", validation \($0.rows) rows" } ?? "")
             + ", \(hp.numRound) rounds, \(threads) threads")
 
-        // num_round may change between runs: the container resumes for the remaining rounds.
-        var fingerprint = hp.resolved
-        fingerprint["num_round"] = nil
-        fingerprint["(train rows)"] = String(train.rows)
-        fingerprint["(features)"] = String(train.features.columns)
-        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
-        var resumed: BoostedTreesModel?
-        if let checkpoint = try store.newest(log: log) {
-            do {
-                resumed = try BoostedTreesModel.decode(checkpoint.state)
-            } catch {
-                throw .client("the checkpoint \(checkpoint.path) cannot be resumed: \(error.message)")
-            }
-            log("Resuming from checkpoint \(checkpoint.path) after round \(checkpoint.epoch) of \(hp.numRound)")
+        if let k = hp.kfold {
+            return try runCrossValidation(plan: plan, folds: k, train: train, validation: validation, threads: threads,
+                                          timings: &timings, cancellation: cancellation)
         }
-        let output = self.output
-        let trainer = BoostedTreesTrainer(hyperparameters: hp, threads: threads)
-        let result: BoostedTreesTrainer.Result
-        do {
-            result = try timings.measure("training") {
-                try trainer.fit(train: train, validation: validation, resumingFrom: resumed, cancellation: cancellation,
-                                events: { evaluation in
-                                    output.line(evaluation.line)
-                                    output.progress(0, evaluation.iteration + 1, hp.numRound)
-                                },
-                                checkpoint: { model, rounds in try store.save(model.xgboostJSON(), epoch: rounds, batch: 0) })
-            }
-        } catch let error as TreeDataError {
-            throw .client(error.message)
-        } catch let error as ContainerError {
-            throw error
-        } catch {
-            throw .algorithm("training failed: \(error)")
-        }
+        let store = Self.checkpointStore(plan: plan, hyperparameters: hp, rows: train.rows, features: train.features.columns)
+        let result = try trainModel(hp, on: train, validation: validation, store: store, threads: threads, timings: &timings,
+                               cancellation: cancellation)
         if let best = result.bestIteration, hp.earlyStoppingRounds != nil {
             log("Best iteration: [\(best)] (early stopping on validation-\(hp.earlyStoppingMetric?.name ?? "")); the model keeps its \(best + 1) round(s)")
         }
@@ -189,6 +160,54 @@ public struct XGBoostJob: TrainingJob {
         try OutputData(directory: environment.outputDataDirectory, algorithm: Self.algorithm)
             .write(history: [], bestEpoch: result.bestIteration, finalMetrics: finals, timings: timings)
         try Self.writeImportance(model, to: environment.outputDataDirectory)
+    }
+
+    /// The checkpoint store of one model: the fingerprint leaves out `num_round`, which may
+    /// change between runs (the container resumes for the remaining rounds).
+    static func checkpointStore(plan: Plan, hyperparameters hp: XGBoostHyperparameters, rows: Int, features: Int,
+                                subdirectory: String? = nil) -> CheckpointStore {
+        var fingerprint = hp.resolved
+        fingerprint["num_round"] = nil
+        fingerprint["(train rows)"] = String(rows)
+        fingerprint["(features)"] = String(features)
+        let directory = subdirectory.map { (plan.checkpointDirectory as NSString).appendingPathComponent($0) } ?? plan.checkpointDirectory
+        return CheckpointStore(directory: directory, algorithm: Self.algorithm, configuration: fingerprint)
+    }
+
+    /// Trains one model, resuming from `store`'s newest checkpoint and checkpointing every round;
+    /// the per-round metric lines and progress go to the job's output.
+    func trainModel(_ hp: XGBoostHyperparameters, on train: TreeDataset, validation: TreeDataset?, trainMonitor: TreeDataset? = nil,
+                    store: CheckpointStore, threads: Int, timings: inout TrainingTimings,
+                    cancellation: CancellationFlag?) throws(ContainerError) -> BoostedTreesTrainer.Result {
+        let log = output.line
+        var resumed: BoostedTreesModel?
+        if let checkpoint = try store.newest(log: log) {
+            do {
+                resumed = try BoostedTreesModel.decode(checkpoint.state)
+            } catch {
+                throw .client("the checkpoint \(checkpoint.path) cannot be resumed: \(error.message)")
+            }
+            log("Resuming from checkpoint \(checkpoint.path) after round \(checkpoint.epoch) of \(hp.numRound)")
+        }
+        let output = self.output
+        let trainer = BoostedTreesTrainer(hyperparameters: hp, threads: threads)
+        do {
+            return try timings.measure("training") {
+                try trainer.fit(train: train, validation: validation, trainMonitor: trainMonitor, resumingFrom: resumed,
+                                cancellation: cancellation,
+                                events: { evaluation in
+                                    output.line(evaluation.line)
+                                    output.progress(0, evaluation.iteration + 1, hp.numRound)
+                                },
+                                checkpoint: { model, rounds in try store.save(model.xgboostJSON(), epoch: rounds, batch: 0) })
+            }
+        } catch let error as TreeDataError {
+            throw .client(error.message)
+        } catch let error as ContainerError {
+            throw error
+        } catch {
+            throw .algorithm("training failed: \(error)")
+        }
     }
 
     /// `feature_importance.json` beside the metrics: every `get_score` type of the saved model

@@ -116,7 +116,9 @@ struct XGBoostContainerTests {
     func badConfiguration() throws {
         for (hp, message) in [(#"{"objective": "binary:logistic"}"#, "num_round"),
                               (#"{"num_round": "5", "num_class": "3"}"#, "num_class"),
-                              (#"{"num_round": "5", "_kfold": "5"}"#, "not supported yet"),
+                              (#"{"num_round": "5", "_kfold": "1"}"#, "_kfold"),
+                              (#"{"num_round": "5", "_num_cv_round": "2"}"#, "only with _kfold"),
+                              (#"{"num_round": "5", "monotone_constraints": "(1,0,-1)", "interaction_constraints": "[[0,40]]"}"#, "interaction_constraints"),
                               (#"{"num_round": "5", "objective": "reg:gamma"}"#, "label")] {
             let root = try trainingTree(hyperparameters: hp, channels: xgboostCSVChannels)
             defer { root.remove() }
@@ -124,6 +126,87 @@ struct XGBoostContainerTests {
             #expect(run.status != 0)
             #expect((failure(root) ?? "").contains(message), "\(failure(root) ?? "") lacks \(message)")
         }
+    }
+
+    @Test("_kfold: one model per fold on train + validation, the container's lines (per round, per fold, the fold means), out-of-fold predictions; served as an ensemble")
+    func crossValidation() throws {
+        let root = try trainingTree(hyperparameters: #"{"num_round": "6", "objective": "binary:logistic", "max_depth": "3", "eval_metric": "auc,logloss", "_kfold": "3", "_num_cv_round": "2"}"#,
+                                    channels: xgboostCSVChannels)
+        defer { root.remove() }
+        let run = mlc(["train", "--algorithm", "xgboost", "--root", root.path])
+        #expect(run.status == 0, "\(run.stderr) \(failure(root) ?? "")")
+        // Six models (3 folds × 2 repeats), no model on all data.
+        let files = try FileManager.default.contentsOfDirectory(atPath: root.path + "/model").sorted()
+        #expect(files == (0..<6).map { "xgboost-model-\($0)" }.sorted())
+        #expect(run.lines.filter { $0.contains("Train cross validation fold") }.count == 6)
+        // Per-round lines on the original channels (6 folds × 6 rounds), then the summaries.
+        let rounds = run.lines.filter { $0.hasPrefix("[") && !$0.hasPrefix("[6]") }
+        #expect(rounds.count == 36)
+        let summaries = run.lines.filter { $0.hasPrefix("[6]\t") }
+        #expect(summaries.count == 3) // round 1, round 2, overall
+        #expect(run.lines.contains("The overall metrics of 2-round cross validation"))
+        // The first summary: each value the mean of its 3 folds' last round, metric-major.
+        let last = rounds.enumerated().filter { $0.offset % 6 == 5 }.map(\.element).prefix(3)
+        func values(_ line: String) -> [String: Double] {
+            Dictionary(uniqueKeysWithValues: line.split(separator: "\t").dropFirst().map { field in
+                let parts = field.split(separator: ":")
+                return (String(parts[0]), Double(parts[1]) ?? .nan)
+            })
+        }
+        let summary = try #require(summaries.first)
+        #expect(summary.split(separator: "\t").dropFirst().map { String($0.split(separator: ":")[0]) }
+            == ["train-auc", "validation-auc", "train-logloss", "validation-logloss"])
+        for (key, mean) in values(summary) {
+            let expected = last.map { values($0)[key] ?? .nan }.reduce(0, +) / 3
+            #expect(abs(mean - expected) <= 1e-5 + 1e-9, "\(key): \(mean) vs \(expected)")
+        }
+        // Out-of-fold predictions: every train + validation row, label, probability, class.
+        let csvRows = try String(contentsOfFile: bundled("breast-cancer", "train"), encoding: .utf8).split(separator: "\n").count
+            + String(contentsOfFile: bundled("breast-cancer", "validation"), encoding: .utf8).split(separator: "\n").count
+        let outOfFold = try String(contentsOfFile: root.path + "/output/data/predictions.csv", encoding: .utf8).split(separator: "\n")
+        #expect(outOfFold.count == csvRows)
+        #expect(outOfFold.allSatisfy { $0.split(separator: ",").count == 3 })
+        #expect(run.lines.contains { $0.hasPrefix("Out-of-fold: auc:") })
+
+        // Served: the mean of the six models, or one model with SAGEMAKER_INFERENCE_ENSEMBLE=false.
+        let models = try (0..<6).map { try BoostedTreesModel.load(path: root.path + "/model/xgboost-model-\($0)") }
+        let x = try CSVReader.readAll(files: [bundled("breast-cancer", "validation")], options: CSVOptions(labelSize: 1)).features
+        let each = try models.map { try $0.predict(x) }
+        let ensemble = try XGBoostInference(modelDirectory: root.path + "/model", environment: [:])
+        #expect(ensemble.models.count == 6)
+        let served = try ensemble.predict(x)
+        for i in 0..<x.rows {
+            #expect(abs(Double(served[i]) - each.map { Double($0[i]) }.reduce(0, +) / 6) <= 1e-6)
+        }
+        let single = try XGBoostInference(modelDirectory: root.path + "/model", environment: ["SAGEMAKER_INFERENCE_ENSEMBLE": "false"])
+        let singleAnswer = try single.predict(x)
+        #expect(single.models.count == 1 && singleAnswer == each[0])
+        // A real mlc predict over the model directory answers with the ensemble.
+        let out = try TemporaryDirectory()
+        defer { out.remove() }
+        let lines = try predictions(mlc(["predict", "--model", root.path + "/model", "--input", bundled("breast-cancer", "validation"),
+                                         "--content-type", "text/csv;label_size=1", "--output", out.path]), out.path + "/validation.csv.out")
+        #expect(lines.count == x.rows)
+        for (line, value) in zip(lines, served) { #expect(abs((Float(line) ?? .nan) - value) <= 1e-6) }
+    }
+
+    @Test("_kfold resumes from per-fold checkpoints and ends with the same models as an uninterrupted job")
+    func crossValidationResumes() throws {
+        let hp = #"{"num_round": "8", "objective": "reg:squarederror", "max_depth": "3", "subsample": "0.8", "_kfold": "3"}"#
+        let whole = try trainingTree(hyperparameters: hp, channels: xgboostCSVChannels)
+        defer { whole.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", whole.path]).status == 0)
+        let expected = (0..<3).map { contents(whole.path + "/model/xgboost-model-\($0)") }
+        #expect(expected.allSatisfy { !$0.isEmpty } && Set(expected).count == 3)
+        // Every fold stopped after 4 rounds (its checkpoint left behind), then the job rerun for 8.
+        let cut = try trainingTree(hyperparameters: hp.replacingOccurrences(of: "\"8\"", with: "\"4\""), channels: xgboostCSVChannels)
+        defer { cut.remove() }
+        #expect(mlc(["train", "--algorithm", "xgboost", "--root", cut.path]).status == 0)
+        try Data(hp.utf8).write(to: URL(fileURLWithPath: cut.path + "/input/config/hyperparameters.json"))
+        let again = mlc(["train", "--algorithm", "xgboost", "--root", cut.path])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.lines.filter { $0.hasPrefix("Resuming from checkpoint") }.count == 3)
+        #expect((0..<3).map { contents(cut.path + "/model/xgboost-model-\($0)") } == expected)
     }
 
     @Test("mlc predict: CSV out by default, identical to the library; missing cells and libsvm requests; selectable outputs")
@@ -216,5 +299,33 @@ struct XGBoostContainerTests {
             let values = try #require(row["contributions"])
             #expect(values.map(Float.init) == Array(library[(i * width)..<((i + 1) * width)]), "row \(i)")
         }
+    }
+}
+
+@Suite("XGBoost ensembles")
+struct XGBoostEnsembleTests {
+    @Test("the vote: the most frequent class, ties to the smaller (scipy.stats.mode)")
+    func vote() {
+        #expect(XGBoostInference.vote([2, 1, 2]) == 2)
+        #expect(XGBoostInference.vote([1, 0, 0, 1]) == 0)
+        #expect(XGBoostInference.vote([3, 1, 2]) == 1)
+    }
+
+    @Test("multi:softmax ensembles vote per row; models that disagree on features are refused")
+    func softmaxVote() throws {
+        let x = try Matrix<Float>(rows: 60, columns: 4, elements: (0..<240).map { Float(($0 * 37) % 11) })
+        let labels = (0..<60).map { Float($0 % 3) }
+        var models: [BoostedTreesModel] = []
+        for seed in 0..<3 {
+            let hp = try XGBoostHyperparameters(strings: ["num_round": "3", "objective": "multi:softmax", "num_class": "3",
+                                                          "subsample": "0.6", "seed": String(seed)])
+            models.append(try BoostedTreesTrainer(hyperparameters: hp, threads: 1).fit(train: TreeDataset(features: .dense(x), labels: labels)).model)
+        }
+        let each = try models.map { try $0.predict(.dense(x)) }
+        let served = try XGBoostInference(models: models).predict(.dense(x))
+        for i in 0..<60 { #expect(served[i] == XGBoostInference.vote(each.map { $0[i] })) }
+        var other = models[1]
+        other.featureCount = 5
+        #expect(throws: ContainerError.self) { try XGBoostInference(models: [models[0], other]) }
     }
 }

@@ -76,9 +76,10 @@ extension BoostedTreesModel {
         return s
     }
 
-    /// Writes `xgboost-model` (JSON) into `directory` atomically.
-    public func save(to directory: String) throws(ArtifactError) {
-        let path = (directory as NSString).appendingPathComponent(Self.fileName)
+    /// Writes `xgboost-model` (JSON; or `fileName`, e.g. a k-fold model's `xgboost-model-3`)
+    /// into `directory` atomically.
+    public func save(to directory: String, fileName: String = Self.fileName) throws(ArtifactError) {
+        let path = (directory as NSString).appendingPathComponent(fileName)
         do {
             try xgboostJSON().write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

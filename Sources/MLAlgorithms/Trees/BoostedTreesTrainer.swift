@@ -78,8 +78,10 @@ public struct BoostedTreesTrainer: Sendable {
 
     /// Trains on `train`, printing metrics for `train` and `validation` every round (the
     /// container's evals), continuing `resumingFrom` (a checkpoint's model) for the remaining
-    /// rounds. `checkpoint` receives the model after every round.
-    public func fit(train: TreeDataset, validation: TreeDataset? = nil, evaluateTrain: Bool = true,
+    /// rounds. `checkpoint` receives the model after every round. `trainMonitor`, when given, is
+    /// what the metrics call "train" instead of the rows trained on (k-fold: the container
+    /// reports the whole train channel for every fold).
+    public func fit(train: TreeDataset, validation: TreeDataset? = nil, evaluateTrain: Bool = true, trainMonitor: TreeDataset? = nil,
                     resumingFrom resumed: BoostedTreesModel? = nil, cancellation: CancellationFlag? = nil,
                     events: (RoundEvaluation) -> Void = { _ in },
                     checkpoint: (BoostedTreesModel, Int) throws -> Void = { _, _ in }) throws -> Result {
@@ -90,6 +92,7 @@ public struct BoostedTreesTrainer: Sendable {
         try train.check("train", featureCount: nil, objective: objective, numClass: numClass)
         let d = train.features.columns
         try validation?.check("validation", featureCount: d, objective: objective, numClass: numClass)
+        try trainMonitor?.check("train", featureCount: d, objective: objective, numClass: numClass)
         if let resumed, resumed.featureCount != d || resumed.outputs != outputs || resumed.objective != objective
             || resumed.numParallelTree != hp.numParallelTree {
             throw TreeDataError("the checkpoint's model (\(resumed.featureCount) features, \(resumed.objective.name), "
@@ -114,6 +117,7 @@ public struct BoostedTreesTrainer: Sendable {
         // model predicts, so resuming reproduces the uninterrupted margins exactly).
         var trainMargins = try model.margins(train.features, threads: threads)
         var validationMargins = try validation.map { v throws(TreeDataError) in try model.margins(v.features, threads: threads) }
+        var monitorMargins = try trainMonitor.map { v throws(TreeDataError) in try model.margins(v.features, threads: threads) }
         var history: [RoundEvaluation] = []
         let rules = SplitRules(lambda: hp.lambda, alpha: hp.alpha, maxDeltaStep: hp.maxDeltaStep,
                                minChildWeight: hp.minChildWeight, gamma: hp.gamma)
@@ -167,13 +171,17 @@ public struct BoostedTreesTrainer: Sendable {
                     if let validation, validationMargins != nil {
                         Self.addTree(tree.tree, features: validation.features, to: &validationMargins!, output: k, outputs: outputs, threads: threads)
                     }
+                    if let trainMonitor, monitorMargins != nil {
+                        Self.addTree(tree.tree, features: trainMonitor.features, to: &monitorMargins!, output: k, outputs: outputs, threads: threads)
+                    }
                     model.trees.append(tree.tree)
                     model.treeGroups.append(k)
                 }
             }
             // Metrics: train (when asked), then validation, each metric in order.
             var evaluation = RoundEvaluation(iteration: round, values: [])
-            let sets: [(String, TreeDataset, [Float])] = (evaluateTrain ? [("train", train, trainMargins)] : [])
+            let trainSet = trainMonitor.flatMap { m in monitorMargins.map { (m, $0) } } ?? (train, trainMargins)
+            let sets: [(String, TreeDataset, [Float])] = (evaluateTrain ? [("train", trainSet.0, trainSet.1)] : [])
                 + (validation.flatMap { v in validationMargins.map { [("validation", v, $0)] } } ?? [])
             for (name, data, margins) in sets {
                 // XGBoost's EvalTransform: metrics of multi:softmax see class probabilities too.

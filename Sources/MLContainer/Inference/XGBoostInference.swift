@@ -11,6 +11,11 @@ import MLCore
 /// `predicted_label`, `labels`, `probability`, `probabilities`, `raw_score`, `raw_scores`,
 /// `predicted_score` — computed as the container computes them; an output the objective does not
 /// have is NaN (`null` in JSON, `nan` in CSV), and a list is one quoted CSV cell.
+///
+/// A model directory of several models (k-fold's `xgboost-model-0` …) is served as an ensemble,
+/// as the container does unless `SAGEMAKER_INFERENCE_ENSEMBLE=false`: each row's predictions are
+/// the models' mean — the majority vote for multi:softmax and binary:hinge, whose predictions are
+/// classes (a tie goes to the smaller class, as `scipy.stats.mode`).
 public struct XGBoostInference: InferenceModel {
     public static let algorithm = "xgboost"
     public static let requestFormats: [RequestFormat] = [.csv, .libsvm, .recordIOProtobuf, .json, .jsonLines, .npy]
@@ -23,7 +28,10 @@ public struct XGBoostInference: InferenceModel {
     public static let selectableOutputs = ["predicted_label", "labels", "probability", "probabilities", "raw_score", "raw_scores", "predicted_score",
                                            "contributions"]
 
+    /// The (first) model: its features, objective and classes are every model's.
     public let model: BoostedTreesModel
+    /// Every model answering, `[model]` unless an ensemble is served.
+    public let models: [BoostedTreesModel]
     /// `SAGEMAKER_INFERENCE_OUTPUT`'s names, lower-cased, in order; `nil` when it is unset.
     public let selected: [String]?
     /// `SAGEMAKER_BATCH=true` without selected outputs: the container's batch transform answer,
@@ -31,7 +39,19 @@ public struct XGBoostInference: InferenceModel {
     public let answersBatchLines: Bool
 
     public init(model: BoostedTreesModel, selectedOutputs: String? = nil, isBatch: Bool = false) throws(ContainerError) {
+        try self.init(models: [model], selectedOutputs: selectedOutputs, isBatch: isBatch)
+    }
+
+    /// An ensemble of `models` (one or more), which must agree on features, objective and classes.
+    public init(models: [BoostedTreesModel], selectedOutputs: String? = nil, isBatch: Bool = false) throws(ContainerError) {
+        guard let model = models.first else { throw .client("no model to serve") }
+        for (i, other) in models.enumerated().dropFirst()
+        where other.featureCount != model.featureCount || other.objective != model.objective || other.numClass != model.numClass {
+            throw .client("the ensemble's model \(i + 1) (\(other.featureCount) features, \(other.objective.name)) differs from the first "
+                          + "(\(model.featureCount) features, \(model.objective.name)); an ensemble's models must agree")
+        }
         self.model = model
+        self.models = models
         self.answersBatchLines = isBatch && selectedOutputs == nil
         if let selectedOutputs {
             let names = selectedOutputs.replacingOccurrences(of: " ", with: "").lowercased().split(separator: ",").map(String.init)
@@ -45,31 +65,71 @@ public struct XGBoostInference: InferenceModel {
         }
     }
 
-    /// Loads `xgboost-model` (XGBoost JSON or UBJSON, ours or XGBoost's) from the model
-    /// directory, or its only file when it has one file under another name.
+    /// Loads the model directory's models (XGBoost JSON or UBJSON, ours or XGBoost's): every
+    /// regular file not starting with "." is a model, as the container takes them. Several are
+    /// served as an ensemble unless `SAGEMAKER_INFERENCE_ENSEMBLE` is other than `true` (any
+    /// case; unset is `true`); then only one answers — `xgboost-model` when present, else the
+    /// first by name, numbers in order (`xgboost-model-0`; the container takes whichever file
+    /// the directory lists first).
     public init(modelDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ContainerError) {
-        let path = try Self.modelFile(in: modelDirectory)
-        let model: BoostedTreesModel
-        do {
-            model = try BoostedTreesModel.load(path: path)
-        } catch {
-            throw .client("cannot load the XGBoost model: \(error.message)")
+        let ensemble = environment["SAGEMAKER_INFERENCE_ENSEMBLE"].map { $0.lowercased() == "true" } ?? true
+        let paths = try Self.modelFiles(in: modelDirectory, ensemble: ensemble)
+        var models: [BoostedTreesModel] = []
+        for path in paths {
+            do {
+                models.append(try BoostedTreesModel.load(path: path))
+            } catch {
+                throw .client("cannot load the XGBoost model: \(error.message)")
+            }
         }
-        try self.init(model: model, selectedOutputs: environment["SAGEMAKER_INFERENCE_OUTPUT"],
+        try self.init(models: models, selectedOutputs: environment["SAGEMAKER_INFERENCE_OUTPUT"],
                       isBatch: environment["SAGEMAKER_BATCH"]?.lowercased() == "true")
     }
 
-    static func modelFile(in directory: String) throws(ContainerError) -> String {
-        let named = (directory as NSString).appendingPathComponent(BoostedTreesModel.fileName)
-        if FileManager.default.fileExists(atPath: named) { return named }
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+    /// The model files to load, in name order (numbers compared as numbers).
+    static func modelFiles(in directory: String, ensemble: Bool) throws(ContainerError) -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { !$0.hasPrefix(".") }
-            .map { (directory as NSString).appendingPathComponent($0) }
-            .filter { var isDirectory: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && !isDirectory.boolValue }
-        guard files.count == 1 else {
-            throw .client("no \(BoostedTreesModel.fileName) in \(directory) (and \(files.count) other files, so none can be taken as the model)")
+            .filter { name in
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(name), isDirectory: &isDirectory)
+                    && !isDirectory.boolValue
+            }
+            .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        guard let first = names.first else { throw .client("no model file in \(directory)") }
+        let chosen = ensemble ? names : [names.contains(BoostedTreesModel.fileName) ? BoostedTreesModel.fileName : first]
+        return chosen.map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    /// The most frequent value; of equally frequent ones the smallest (`scipy.stats.mode`).
+    static func vote(_ values: [Float]) -> Float {
+        var counts: [Float: Int] = [:]
+        for v in values { counts[v, default: 0] += 1 }
+        return counts.max { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }?.key ?? .nan
+    }
+
+    /// Each row's prediction (``BoostedTreesModel/predictionWidth`` values): the model's, or
+    /// the ensemble's combination of its models'.
+    public func predict(_ x: Features) throws(TreeDataError) -> [Float] {
+        guard models.count > 1 else { return try model.predict(x) }
+        var all: [[Float]] = []
+        for m in models { all.append(try m.predict(x)) }
+        if model.objective == .multiSoftmax || model.objective == .binaryHinge {
+            return all[0].indices.map { i in Self.vote(all.map { $0[i] }) }
         }
-        return files[0]
+        return Self.mean(all)
+    }
+
+    /// Each row's TreeSHAP values; for an ensemble the mean of its models' (the contributions
+    /// of the mean margin).
+    public func contributions(_ x: Features) throws(TreeDataError) -> [Float] {
+        var all: [[Float]] = []
+        for m in models { all.append(try m.contributions(x)) }
+        return all.count == 1 ? all[0] : Self.mean(all)
+    }
+
+    static func mean(_ all: [[Float]]) -> [Float] {
+        all[0].indices.map { i in Float(all.reduce(0.0) { $0 + Double($1[i]) } / Double(all.count)) }
     }
 
     public var featureCount: Int { model.featureCount }
@@ -93,7 +153,7 @@ public struct XGBoostInference: InferenceModel {
     private func encode(_ x: Features, rows: Int, as format: ResponseFormat, into out: inout [UInt8]) throws(InvocationFailure) {
         let predictions: [Float]
         do {
-            predictions = try model.predict(x)
+            predictions = try predict(x)
         } catch {
             throw InvocationFailure(400, error.message)
         }
@@ -115,7 +175,7 @@ public struct XGBoostInference: InferenceModel {
         for name in selected {
             if name == "contributions" {
                 do {
-                    let values = try model.contributions(x)
+                    let values = try contributions(x)
                     columns.append((values, model.outputs * (model.featureCount + 1), true, false))
                 } catch {
                     throw InvocationFailure(400, error.message)
