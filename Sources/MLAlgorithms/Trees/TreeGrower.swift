@@ -84,7 +84,7 @@ struct TreeGrower {
     }
 
     /// Rows whose minimum a histogram part is worth a separate buffer for.
-    static let rowsPerPart = 16_384
+    static let rowsPerPart = 4_096
 
     func grow(rows initial: [UInt32], gradients q: QuantizedGradients) -> Result {
         lossguide ? growBestFirst(rows: initial, gradients: q) : growDepthwise(rows: initial, gradients: q)
@@ -401,7 +401,7 @@ struct TreeGrower {
     /// each range's right part starts. One pass reads each row's bin once and writes the chunk's
     /// lefts forward and rights backward into `scratch`; a second pass moves them into place.
     private func partition(_ splits: [(begin: Int, end: Int, split: SplitCandidate)], rows: inout [UInt32], scratch: inout [UInt32]) -> [Int] {
-        let chunk = 32_768
+        let chunk = 8_192
         var chunks: [(node: Int, begin: Int, end: Int)] = []
         for (j, s) in splits.enumerated() {
             var b = s.begin
