@@ -93,6 +93,16 @@ import Testing
         }
     }
 
+    @Test("sampling before the interaction rule can leave a node nothing to split on: it becomes a leaf, no crash")
+    func samplingThenInteraction() throws {
+        for policy in [["max_depth": "6"], ["grow_policy": "lossguide", "max_leaves": "32", "max_depth": "0"]] {
+            let model = try Self.train(policy.merging(["interaction_constraints": "[[0],[1],[2],[3],[4],[5]]", "colsample_bynode": "0.2"]) { _, b in b })
+            // Singleton sets: every path uses one feature; a node whose draw misses it stops.
+            #expect(model.trees.flatMap(Self.paths).allSatisfy { $0.count <= 1 })
+            #expect(model.trees.contains { t in (0..<t.nodeCount).contains { !t.isLeaf($0) && $0 != 0 } })
+        }
+    }
+
     @Test("the interaction rule: the path's features and every set holding them all")
     func allowedFeatures() {
         let sets = [[0, 1], [2, 3, 4], [1, 2]]
