@@ -73,21 +73,7 @@ public struct LinearDataset: Sendable, Equatable {
     public func gathering(rows indices: [Int], channel: String? = nil) -> LinearDataset {
         var out = self
         out.channel = channel ?? self.channel
-        switch features {
-        case .dense(let x):
-            let d = x.columns
-            var m = Matrix<Float>(rows: indices.count, columns: d)
-            x.withUnsafeBufferPointer { src in
-                m.withUnsafeMutableBufferPointer { dst in
-                    for (k, i) in indices.enumerated() {
-                        for j in 0..<d { dst[k * d + j] = src[i * d + j] }
-                    }
-                }
-            }
-            out.features = .dense(m)
-        case .sparse(let x):
-            out.features = .sparse(x.gathering(rows: indices))
-        }
+        out.features = features.gathering(rows: indices)
         out.labels = indices.map { labels[$0] }
         out.weights = weights.map { w in indices.map { w[$0] } }
         return out

@@ -24,8 +24,7 @@ extension TreeGrower {
     static func sample(_ set: [Int], share: Double, stream: inout RandomStream) -> [Int] {
         guard share < 1, !set.isEmpty else { return set }
         let count = max(1, Int(share * Double(set.count)))
-        // invariant: 1 ≤ count ≤ set.count
-        return try! stream.sampleIndices(count: count, from: set.count).map { set[$0] }.sorted()
+        return try! stream.sampleIndices(count: count, from: set.count).map { set[$0] }.sorted() // invariant: 1 ≤ count ≤ set.count
     }
 
     /// The features a node whose path split on `path` may use (`nil`: all — the root's case):

@@ -80,8 +80,8 @@ extension Features {
     /// otherwise CSR as wide as the wider, a dense row's NaNs left out (absent is missing there).
     public func appendingForTrees(_ other: Features) -> Features {
         if case .dense(let a) = self, case .dense(let b) = other, a.columns == b.columns {
-            // invariant: both have a.columns columns, so the elements fill the shape
-            return .dense(try! Matrix(rows: a.rows + b.rows, columns: a.columns, elements: a.elements + b.elements))
+            // Both have a.columns columns, so the elements fill the shape.
+            return .dense(try! Matrix(rows: a.rows + b.rows, columns: a.columns, elements: a.elements + b.elements)) // invariant: same width
         }
         var out = SparseMatrix<Float>(columns: max(columns, other.columns))
         for part in [self, other] {
