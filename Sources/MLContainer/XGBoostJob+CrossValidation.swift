@@ -82,7 +82,7 @@ extension XGBoostJob {
             log("The overall metrics of \(repeats)-round cross validation")
             output.line(Self.crossValidationLine(numRound: hp.numRound, evaluations: lastEvaluations))
         }
-        let scores = try outOfFoldScores(data: data, predictions: outOfFold, width: width, hyperparameters: hp)
+        let scores = outOfFoldScores(data: data, predictions: outOfFold, width: width, hyperparameters: hp)
         log("Out-of-fold: " + scores.map { "\($0.metric):" + String(format: "%.5f", $0.value) }.joined(separator: "\t")
             + " (each row predicted by the \(repeats == 1 ? "model" : "\(repeats) models") that did not train on it)")
         try timings.measure("write model") { () throws(ContainerError) in try writeFoldModels(models, log: log) }
@@ -139,7 +139,7 @@ extension XGBoostJob {
     /// The eval metrics of the out-of-fold predictions, each row's combined over the models that
     /// held it out (``combine(_:width:objective:)``).
     func outOfFoldScores(data: TreeDataset, predictions: [[Float]], width: Int,
-                         hyperparameters hp: XGBoostHyperparameters) throws(ContainerError) -> [(metric: String, value: Double)] {
+                         hyperparameters hp: XGBoostHyperparameters) -> [(metric: String, value: Double)] {
         let combined = predictions.flatMap { Self.combine($0, width: width, objective: hp.objective) }
         // What the container's own metrics read as margins: the class scores, or a value
         // whose sign is the predicted class.

@@ -84,22 +84,16 @@ private struct ListScanner {
     }
 
     mutating func nestedList() -> [[Double]]? {
-        guard take("[") else { return nil }
-        var out: [[Double]] = []
-        if take("]") { return out }
-        repeat {
-            guard let inner = numberList() else { return nil }
-            out.append(inner)
-        } while take(",")
-        return take("]") ? out : nil
+        list { $0.list { $0.number() } }
     }
 
-    mutating func numberList() -> [Double]? {
+    /// `[a, b, …]` (possibly empty), each element read by `element`.
+    mutating func list<T>(_ element: (inout ListScanner) -> T?) -> [T]? {
         guard take("[") else { return nil }
-        var out: [Double] = []
+        var out: [T] = []
         if take("]") { return out }
         repeat {
-            guard let x = number() else { return nil }
+            guard let x = element(&self) else { return nil }
             out.append(x)
         } while take(",")
         return take("]") ? out : nil
