@@ -1,0 +1,130 @@
+/// A 2-D convolution over NCHW input, PyTorch's `nn.Conv2d`.
+///
+/// Input `[N, inputChannels, H, W]`, output `[N, outputChannels, Ho, Wo]` with
+/// `Ho = ⌊(H + padTop + padBottom − dilation·(kernelHeight − 1) − 1) / stride⌋ + 1` (likewise `Wo`).
+/// `y[n, o] = bias[o] + Σ_{c ∈ group(o), i, j} weight[o, c, i, j] · x[n, c, oy·stride − padTop + i·dilation, …]`.
+///
+/// State dict: `weight` `[outputChannels, inputChannels / groups, kernelHeight, kernelWidth]`
+/// and, with ``useBias``, `bias` `[outputChannels]`.
+///
+/// Runs as GEMM over an im2col column buffer (blocked so the buffer stays under
+/// ``Conv2D/columnBudget`` floats), or directly as one GEMM per image for a 1×1 kernel with
+/// stride 1 and no padding.
+public struct Conv2D: BindableLayer, Codable, Hashable {
+    public enum Padding: Sendable, Codable, Hashable {
+        /// No padding.
+        case valid
+        /// Output the input's size (stride 1 only); an odd total goes to the bottom/right, as
+        /// PyTorch's `padding="same"` does.
+        case same
+        /// The same zero padding on both sides of each dimension.
+        case explicit(height: Int, width: Int)
+    }
+
+    /// How the weights start.
+    public enum Initialization: String, Sendable, Codable, Hashable {
+        /// PyTorch's default: weights and bias uniform on `±1/√fanIn`.
+        case pytorch
+        /// torchvision's ResNet: weights normal with standard deviation `√(2/fanOut)`, bias 0.
+        case heNormalFanOut
+    }
+
+    public var inputChannels: Int
+    public var outputChannels: Int
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var stride: Int
+    public var padding: Padding
+    public var dilation: Int
+    public var groups: Int
+    public var useBias: Bool
+    public var initialization: Initialization
+
+    /// Floats of im2col column buffer per convolution (4 MB): large enough that the GEMM's `n`
+    /// spans many images, small enough to stay near the caches.
+    public static let columnBudget = 1 << 20
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
+                padding: Padding = .valid, dilation: Int = 1, groups: Int = 1, useBias: Bool = true,
+                initialization: Initialization = .pytorch) {
+        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelHeight: kernelSize,
+                  kernelWidth: kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                  useBias: useBias, initialization: initialization)
+    }
+
+    public init(inputChannels: Int, outputChannels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int = 1,
+                padding: Padding = .valid, dilation: Int = 1, groups: Int = 1, useBias: Bool = true,
+                initialization: Initialization = .pytorch) {
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        self.useBias = useBias
+        self.initialization = initialization
+    }
+
+    public var architecture: LayerArchitecture { .conv2D(self) }
+
+    /// Top, left, bottom, right padding.
+    func paddings(path: String) throws(NetworkError) -> (top: Int, left: Int, bottom: Int, right: Int) {
+        switch padding {
+        case .valid: return (0, 0, 0, 0)
+        case .explicit(let h, let w):
+            guard h >= 0, w >= 0 else { throw .invalidLayer(path: path.layerName, reason: "padding (\(h), \(w)) must not be negative") }
+            return (h, w, h, w)
+        case .same:
+            guard stride == 1 else {
+                throw .invalidLayer(path: path.layerName, reason: "padding \"same\" needs stride 1 (stride is \(stride)), as in PyTorch")
+            }
+            let th = dilation * (kernelHeight - 1), tw = dilation * (kernelWidth - 1)
+            return (th / 2, tw / 2, th - th / 2, tw - tw / 2)
+        }
+    }
+
+    func bind(input: FeatureShape, path: String, layout: inout LayoutBuilder) throws(NetworkError) -> any BoundLayer {
+        let name = path.layerName
+        guard inputChannels > 0, outputChannels > 0 else {
+            throw .invalidLayer(path: name, reason: "channels must be positive (in \(inputChannels), out \(outputChannels))")
+        }
+        guard kernelHeight > 0, kernelWidth > 0, stride > 0, dilation > 0 else {
+            throw .invalidLayer(path: name, reason: "kernel \(kernelHeight)×\(kernelWidth), stride \(stride) and dilation \(dilation) must be positive")
+        }
+        guard groups > 0, inputChannels % groups == 0, outputChannels % groups == 0 else {
+            throw .invalidLayer(path: name, reason: "groups \(groups) must divide both \(inputChannels) input and \(outputChannels) output channels")
+        }
+        guard input.channels == inputChannels else {
+            throw .shapeMismatch(path: name, expected: "[\(inputChannels), H, W]", actual: input)
+        }
+        let pad = try paddings(path: path)
+        let spanH = dilation * (kernelHeight - 1) + 1, spanW = dilation * (kernelWidth - 1) + 1
+        let paddedH = input.height + pad.top + pad.bottom, paddedW = input.width + pad.left + pad.right
+        guard paddedH >= spanH, paddedW >= spanW else {
+            throw .invalidLayer(path: name, reason: "the \(spanH)×\(spanW) kernel span is larger than the padded \(paddedH)×\(paddedW) input \(input)")
+        }
+        let output = FeatureShape(channels: outputChannels, height: (paddedH - spanH) / stride + 1, width: (paddedW - spanW) / stride + 1)
+        let k = inputChannels / groups * kernelHeight * kernelWidth
+        let plane = output.planeSize
+        try checkedDimensions([k * plane, outputChannels * plane * layout.batchCapacity, input.count * layout.batchCapacity], path: path)
+
+        let fanIn = k, fanOut = outputChannels / groups * kernelHeight * kernelWidth
+        let bound = 1 / Float(fanIn).squareRoot()
+        let weightInit: ParameterInitializer = initialization == .pytorch ? .uniform(bound: bound) : .heNormalFanOut(fanOut: fanOut)
+        let weight = layout.parameter(path + "weight", shape: [outputChannels, inputChannels / groups, kernelHeight, kernelWidth],
+                                      initializer: weightInit)
+        let bias = useBias
+            ? layout.parameter(path + "bias", shape: [outputChannels], initializer: initialization == .pytorch ? .uniform(bound: bound) : .constant(0))
+            : -1
+        let direct = kernelHeight == 1 && kernelWidth == 1 && stride == 1 && pad == (0, 0, 0, 0) && groups == 1
+        // Images per GEMM: as many as the column budget allows, at least one.
+        let chunk = direct ? 1 : max(1, min(layout.batchCapacity, Conv2D.columnBudget / max(1, k * plane)))
+        let columns = direct ? -1 : layout.workspace(perRow: 0, fixed: k * plane * chunk)
+        let matrix = direct ? -1 : layout.workspace(perRow: 0, fixed: outputChannels / groups * plane * chunk)
+        return BoundConv2D(input: input, output: output, kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride,
+                           padTop: pad.top, padLeft: pad.left, dilation: dilation, groups: groups, weight: weight, bias: bias,
+                           direct: direct, chunk: chunk, columns: columns, matrix: matrix)
+    }
+}

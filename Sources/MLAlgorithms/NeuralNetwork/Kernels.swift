@@ -1,0 +1,32 @@
+import MLCore
+
+/// Row-major single-precision GEMM, `C ← α·op(A)·op(B) + β·C`, for shapes a bound layer has
+/// already checked (every dimension and product fits Int32, see ``checkedDimensions(_:path:)``).
+/// Straight to the BLAS routine: no per-call validation in the inner loops of a training step.
+@inline(__always)
+func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        // BLAS would be asked for a zero inner dimension; the product is empty, so only β applies.
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    Float._gemm(transposeA, transposeB, Int32(truncatingIfNeeded: m), Int32(truncatingIfNeeded: n),
+                Int32(truncatingIfNeeded: k), alpha, a, Int32(truncatingIfNeeded: lda), b,
+                Int32(truncatingIfNeeded: ldb), beta, c, Int32(truncatingIfNeeded: ldc))
+}
+
+/// Refuses a layer whose buffers would not fit BLAS's 32-bit dimensions.
+func checkedDimensions(_ values: [Int], path: String) throws(NetworkError) {
+    for v in values where v < 0 || v > Int(Int32.max) {
+        throw .invalidLayer(path: path.layerName, reason: "a dimension of \(v) is too large for BLAS (at most \(Int32.max))")
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// Sets `count` floats to zero.
+    @inline(__always)
+    func zero(_ count: Int) { if count > 0 { update(repeating: 0, count: count) } }
+}
