@@ -1,4 +1,5 @@
-/// ``Conv2D`` bound to an input shape: im2col + GEMM, or one GEMM per image for a plain 1×1.
+/// ``Conv2D`` bound to an input shape: im2col + GEMM, or one GEMM per image for a plain 1×1
+/// (stride 1, no padding, one group).
 ///
 /// The column buffer holds `chunk` images side by side: row `r = (c·kh + i)·kw + j` of the
 /// group's `K = C/groups·kh·kw` rows, column `n·P + p` for image `n` of the chunk and output

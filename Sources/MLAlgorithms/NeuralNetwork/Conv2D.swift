@@ -9,7 +9,7 @@
 ///
 /// Runs as GEMM over an im2col column buffer (blocked so the buffer stays under
 /// ``Conv2D/columnBudget`` floats), or directly as one GEMM per image for a 1×1 kernel with
-/// stride 1 and no padding.
+/// stride 1, no padding and one group.
 public struct Conv2D: BindableLayer, Codable, Hashable {
     public enum Padding: Sendable, Codable, Hashable {
         /// No padding.

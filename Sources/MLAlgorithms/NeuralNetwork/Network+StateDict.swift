@@ -22,7 +22,8 @@ extension Network {
 
     /// Replaces every parameter and buffer with the state dict's, as
     /// `load_state_dict(strict=True)` would: every name must be there with the same shape, and
-    /// no other name may be. `num_batches_tracked` may be int64, int32 or float.
+    /// no other name may be. `num_batches_tracked` may be any integer or integral float dtype;
+    /// every batch-norm layer shares the network's one step counter, which takes the largest.
     public mutating func load(stateDict: Safetensors) throws(NetworkError) {
         var expected = Set(parameterEntries.map(\.name))
         expected.formUnion(bufferEntries.map(\.name))

@@ -187,7 +187,7 @@ struct TrainingWorker<C: Communicator> {
 
     mutating func finishEpoch(_ state: inout NetworkTrainingState, epoch: Int, seconds: Double) throws {
         for (i, v) in state.parameters.enumerated() where !v.isFinite {
-            throw NetworkError.diverged(epoch: epoch, step: state.stepInEpoch,
+            throw NetworkError.diverged(epoch: epoch, step: max(0, state.stepInEpoch - 1),
                                         reason: "parameter \(i) is \(v); lower the learning rate (now \(learningRate(state)))")
         }
         let classification = settings.loss.isClassification
