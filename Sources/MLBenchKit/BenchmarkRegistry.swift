@@ -8,6 +8,7 @@ public enum BenchmarkRegistry {
         PCASuite(),
         KMeansSuite(),
         GBDTSuite(),
+        CNNSuite(),
         ServeSuite(),
     ]
 

@@ -209,6 +209,38 @@ import Testing
             }
         }
     }
+
+    @Test("2×2 max pooling: first maximum of each window wins, the last NaN propagates, gradient goes there")
+    func maxPoolingTiesAndNaN() throws {
+        // Width 21: eight windows per SIMD step, then the scalar tail; values 0…2 give many ties.
+        let shape = FeatureShape(channels: 3, height: 6, width: 21), rows = 2
+        var random = RandomStream(seed: 5)
+        var x = (0..<(rows * shape.count)).map { _ in Float(random.next() % 3) }
+        x[7] = .nan
+        x[shape.width + 6] = .nan                  // two NaNs in one window (SIMD part): the last wins
+        x[shape.width * 2 + 20] = .nan
+        x[shape.width * 3 + 19] = .nan             // and in the scalar tail
+        var network = try Network(MaxPool2D(kernelSize: 2), inputShape: shape)
+        let out = network.outputShape
+        let upstream = (0..<(rows * out.count)).map { Float($0 % 7) + 1 }
+        let (y, dx, _) = try network.forwardBackward(x, upstream: upstream, training: true)
+        var expectedDx = [Float](repeating: 0, count: x.count)
+        for plane in 0..<(rows * shape.channels) {
+            for oy in 0..<out.height {
+                for ox in 0..<out.width {
+                    var best = -Float.infinity, at = -1
+                    for (dy, dxo) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                        let i = plane * shape.planeSize + (2 * oy + dy) * shape.width + 2 * ox + dxo
+                        if at < 0 || x[i] > best || x[i].isNaN { best = x[i]; at = i }
+                    }
+                    let o = plane * out.planeSize + oy * out.width + ox
+                    #expect(y[o] == best || (y[o].isNaN && best.isNaN), "output \(o)")
+                    expectedDx[at] += upstream[o]
+                }
+            }
+        }
+        #expect(dx == expectedDx)
+    }
 }
 
 /// Checkpoints seen by a test callback.

@@ -57,8 +57,7 @@ struct BoundActivation: BoundLayer {
         let count = context.rows * input.count
         switch function {
         case .relu:
-            // `x > 0 ? x : 0` keeps a NaN as NaN (PyTorch's relu propagates NaN too).
-            for i in 0..<count { let v = x[i]; y[i] = v.isNaN ? v : max(v, 0) }
+            reluForward(x, y, count: count)
         case .leakyReLU(let slope):
             for i in 0..<count { let v = x[i]; y[i] = v > 0 ? v : v * slope }
         case .sigmoid:
@@ -78,7 +77,7 @@ struct BoundActivation: BoundLayer {
         let count = context.rows * input.count
         switch function {
         case .relu:
-            for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+            reluBackward(y, dy, dx, count: count)
         case .leakyReLU(let slope):
             for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : dy[i] * slope }
         case .sigmoid:
@@ -133,4 +132,35 @@ struct BoundSoftmax: BoundLayer {
             }
         }
     }
+}
+
+/// `y = x < 0 ? 0 : x` eight lanes at a time (a NaN is not < 0, so it propagates as in PyTorch).
+/// Written with SIMD types: the pointers may alias as far as the compiler knows, so a scalar
+/// loop would not vectorize.
+@inline(__always)
+func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(y)
+    let zero = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        out.storeBytes(of: v.replacing(with: zero, where: v .< zero), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { let v = x[i]; y[i] = v < 0 ? 0 : v; i += 1 }
+}
+
+/// `dx = y > 0 ? dy : 0`, eight lanes at a time.
+@inline(__always)
+func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int) {
+    let ry = UnsafeRawPointer(y), rg = UnsafeRawPointer(dy), out = UnsafeMutableRawPointer(dx)
+    let zero = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let g = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        out.storeBytes(of: zero.replacing(with: g, where: v .> zero), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dx[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
 }

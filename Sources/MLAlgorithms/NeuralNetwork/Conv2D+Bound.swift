@@ -53,10 +53,7 @@ struct BoundConv2D: BoundLayer {
         if bias >= 0 {
             let b = context.parameters + bias
             for n in 0..<context.rows {
-                for o in 0..<cout {
-                    let v = b[o], row = y + n * output.count + o * plane
-                    for p in 0..<plane { row[p] += v }
-                }
+                for o in 0..<cout { add(b[o], into: y + n * output.count + o * plane, count: plane) }
             }
         }
     }
@@ -68,12 +65,7 @@ struct BoundConv2D: BoundLayer {
         if bias >= 0 {
             let db = context.gradients + bias
             for n in 0..<context.rows {
-                for o in 0..<cout {
-                    let row = dy + n * output.count + o * plane
-                    var s: Float = 0
-                    for p in 0..<plane { s += row[p] }
-                    db[o] += s
-                }
+                for o in 0..<cout { db[o] += sum(dy + n * output.count + o * plane, count: plane) }
             }
         }
         if direct {
@@ -171,7 +163,11 @@ struct BoundConv2D: BoundLayer {
                             guard iy >= 0, iy < h else { continue }
                             let base = iy * wIn - padLeft + j * dilation
                             let from = src + oy * wo
-                            for ox in cols { dst[base + ox * stride] += from[ox] }
+                            if stride == 1 {
+                                add(from + cols.lowerBound, into: dst + (base + cols.lowerBound), count: cols.count)
+                            } else {
+                                for ox in cols { dst[base + ox * stride] += from[ox] }
+                            }
                         }
                     }
                 }

@@ -30,3 +30,43 @@ extension UnsafeMutablePointer where Pointee == Float {
     @inline(__always)
     func zero(_ count: Int) { if count > 0 { update(repeating: 0, count: count) } }
 }
+
+/// `Σ x[0..<count]` with eight independent partial sums (a fixed order, so deterministic).
+@inline(__always)
+func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    let raw = UnsafeRawPointer(x)
+    var acc = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+        acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    var s = acc.sum()
+    while i < count { s += x[i]; i += 1 }
+    return s
+}
+
+/// `y[i] += x[i]` for `count` elements, eight lanes at a time.
+@inline(__always)
+func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+    var i = 0
+    while i + 8 <= count {
+        let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        ry.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { y[i] += x[i]; i += 1 }
+}
+
+/// `y[i] += value` for `count` elements.
+@inline(__always)
+func add(_ value: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+    let ry = UnsafeMutableRawPointer(y), v = SIMD8<Float>(repeating: value)
+    var i = 0
+    while i + 8 <= count {
+        ry.storeBytes(of: ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { y[i] += value; i += 1 }
+}

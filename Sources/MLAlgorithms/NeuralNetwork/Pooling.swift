@@ -30,7 +30,8 @@ struct PoolWindow: Sendable, Hashable {
 
 /// Max pooling, PyTorch's `nn.MaxPool2d(kernelSize, stride, padding)`: each output is the largest
 /// input in its window (padding never wins). Ties go to the first element in row-major window
-/// order, as in PyTorch; the gradient flows to that element only.
+/// order, as in PyTorch, and a NaN propagates (the window's last NaN, as PyTorch's rule
+/// "larger or NaN takes over" gives); the gradient flows to that element only.
 public struct MaxPool2D: BindableLayer, Codable, Hashable {
     public var kernelSize: Int
     /// Defaults to the kernel size.
@@ -62,6 +63,10 @@ struct BoundMaxPool2D: BoundLayer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ context: PassContext) {
         let arg = context.workspace + indices
         let w = window, inPlane = w.input.planeSize, outPlane = w.output.planeSize
+        if w.kernel == 2, w.stride == 2, w.padding == 0 {
+            forwardTwoByTwo(x, y, arg, planes: context.rows * w.input.channels)
+            return
+        }
         for plane in 0..<(context.rows * w.input.channels) {
             let src = x + plane * inPlane, dst = y + plane * outPlane, idx = arg + plane * outPlane
             for oy in 0..<w.output.height {
@@ -72,8 +77,8 @@ struct BoundMaxPool2D: BoundLayer {
                     for iy in rows {
                         for ix in cols {
                             let v = src[iy * w.input.width + ix]
-                            // `!(v <= best)` also takes a NaN, so a NaN input propagates as in PyTorch.
-                            if !(v <= best) { best = v; at = iy * w.input.width + ix }
+                            // PyTorch's rule: a larger value or a NaN takes over, so a NaN propagates.
+                            if v > best || v.isNaN { best = v; at = iy * w.input.width + ix }
                         }
                     }
                     dst[oy * w.output.width + ox] = best
@@ -81,6 +86,73 @@ struct BoundMaxPool2D: BoundLayer {
                 }
             }
         }
+    }
+
+    /// The common 2×2, stride-2 window, eight outputs at a time: even and odd lanes of two
+    /// 16-float loads are the window's columns, and lane-wise selects (no branches: which element
+    /// wins is data, and mispredicted branches cost more than the arithmetic) keep the same
+    /// first-maximum rule and NaN propagation as the general loop.
+    func forwardTwoByTwo(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ arg: UnsafeMutablePointer<Float>, planes: Int) {
+        let wi = window.input.width, inPlane = window.input.planeSize
+        let ho = window.output.height, wo = window.output.width, outPlane = window.output.planeSize
+        let lanes = SIMD8<Float>(0, 2, 4, 6, 8, 10, 12, 14)
+        for plane in 0..<planes {
+            let src = x + plane * inPlane, dst = y + plane * outPlane, idx = arg + plane * outPlane
+            for oy in 0..<ho {
+                let top = src + 2 * oy * wi, bottom = top + wi
+                let base = 2 * oy * wi
+                var ox = 0
+                while ox + 8 <= wo {
+                    let t = UnsafeRawPointer(top + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+                    let u = UnsafeRawPointer(bottom + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+                    let (best, at) = Self.windows(t, u, width: wi)
+                    UnsafeMutableRawPointer(dst + oy * wo + ox).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(idx + oy * wo + ox).storeBytes(of: at + lanes + Float(base + 2 * ox), as: SIMD8<Float>.self)
+                    ox += 8
+                }
+                while ox < wo {
+                    let (best, at) = Self.window(top[2 * ox], top[2 * ox + 1], bottom[2 * ox], bottom[2 * ox + 1], width: wi)
+                    dst[oy * wo + ox] = best
+                    idx[oy * wo + ox] = Float(base + 2 * ox + at)
+                    ox += 1
+                }
+            }
+        }
+    }
+
+    /// One 2×2 window (top-left `a`, top-right `b`, bottom-left `c`, bottom-right `d`): the
+    /// maximum and its offset. Without a NaN (the predictable case) the first maximum's offset
+    /// comes from lane-wise selects, not from a branch per comparison.
+    @inline(__always)
+    static func window(_ a: Float, _ b: Float, _ c: Float, _ d: Float, width: Int) -> (Float, Int) {
+        let v = SIMD4<Float>(a, b, c, d)
+        guard !(a.isNaN || b.isNaN || c.isNaN || d.isNaN) else {
+            // PyTorch's rule: every NaN takes over, so the window's last NaN wins.
+            let at = d.isNaN ? width + 1 : c.isNaN ? width : b.isNaN ? 1 : 0
+            return (.nan, at)
+        }
+        let best = v.max()
+        let offsets = SIMD4<Int32>(0, 1, Int32(truncatingIfNeeded: width), Int32(truncatingIfNeeded: width + 1))
+        let at = SIMD4<Int32>(repeating: .max).replacing(with: offsets, where: v .== SIMD4(repeating: best)).min()
+        return (best, Int(at))
+    }
+
+    /// Eight 2×2 windows: `t`, `u` hold 16 consecutive values of the top and bottom rows.
+    /// Returns each window's maximum and its offset from the window's top-left element.
+    @inline(__always)
+    static func windows(_ t: SIMD16<Float>, _ u: SIMD16<Float>, width: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+        var best = t.evenHalf, at = SIMD8<Float>(repeating: 0)
+        let b = t.oddHalf, c = u.evenHalf, d = u.oddHalf
+        let wb = (b .> best) .| (b .!= b)
+        best.replace(with: b, where: wb)
+        at.replace(with: 1, where: wb)
+        let wc = (c .> best) .| (c .!= c)
+        best.replace(with: c, where: wc)
+        at.replace(with: Float(width), where: wc)
+        let wd = (d .> best) .| (d .!= d)
+        best.replace(with: d, where: wd)
+        at.replace(with: Float(width + 1), where: wd)
+        return (best, at)
     }
 
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,

@@ -22,6 +22,19 @@ public enum NPYWriter {
         if let failure { throw failure }
     }
 
+    /// `values` as an array of `shape` (row-major; `[N, C, H, W]` for images). The element count
+    /// must be the shape's product.
+    public static func write<T: BLASScalar>(_ values: [T], shape: [Int], to path: String) throws(DataError) {
+        guard shape.reduce(1, *) == values.count, shape.allSatisfy({ $0 >= 0 }) else {
+            throw .unsupported(DataLocation(file: path), reason: "\(values.count) values do not fill shape \(shape)")
+        }
+        let failure: DataError? = values.withUnsafeBufferPointer { buffer in
+            do throws(DataError) { try write(buffer, shape: shape, to: path) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
     /// The header for `shape` of `T`, padded with spaces so the data starts on a 64-byte boundary.
     public static func header<T: BLASScalar>(for: T.Type, shape: [Int]) -> [UInt8] {
         let descr = T.self == Float.self ? "<f4" : "<f8"
