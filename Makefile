@@ -1,7 +1,7 @@
 # The two commands of the README. Both go through scripts/setup.sh, which installs what is
 # missing (apt packages, the Python environment for peers and fixtures) and is idempotent.
 
-.PHONY: run test test-long setup build
+.PHONY: run test test-long setup build bench-cnn
 
 setup:
 	scripts/setup.sh --no-build
@@ -16,8 +16,9 @@ build: setup
 # jobs on the digits, scores the digits with the k-means model (`mlc predict`), trains XGBoost
 # as a SageMaker job on the breast-cancer CSV (per-round lines, early stopping on the tuning
 # metric) and scores with it, then `mlbench linear` measures the linear learner against
-# scikit-learn on 1M × 100 rows and `mlbench gbdt` the trees against XGBoost and LightGBM on
-# 1M × 28.
+# scikit-learn on 1M × 100 rows, `mlbench gbdt` the trees against XGBoost and LightGBM on
+# 1M × 28, and `mlbench cnn` trains the CNN of docs/neural-networks.md (against PyTorch when
+# `make bench-cnn` or `scripts/setup.sh --torch` has installed it).
 run: build
 	.build/release/mlc fit --algorithm linear-learner \
 	    --train data/breast-cancer/train.csv --validation data/breast-cancer/validation.csv \
@@ -44,6 +45,12 @@ run: build
 	head -5 out/xgboost-predictions/validation.csv.out
 	.build/release/mlbench linear --peers
 	.build/release/mlbench gbdt --peers --repeat 3
+	.build/release/mlbench cnn $(if $(shell .venv/bin/python -c 'import torch' 2>/dev/null && echo y),--peers,)
+
+# The CNN benchmark against PyTorch: installs PyTorch's CPU build first (scripts/setup.sh --torch).
+bench-cnn: build
+	scripts/setup.sh --torch --no-build
+	.build/release/mlbench cnn --peers --repeat 3
 
 # Tests run in release mode: numeric code is 10–100× slower in debug.
 test: setup

@@ -2,12 +2,22 @@
 # Idempotent set-up for a fresh Debian machine: installs what is missing, then builds.
 #   scripts/setup.sh            system packages + Python environment + release build
 #   scripts/setup.sh --no-build  only the packages (used by scripts that build themselves)
+#   scripts/setup.sh --torch     also PyTorch's CPU build (Benchmarks/requirements-torch.txt), the
+#                                peer of `mlbench cnn` and the generator of the CNN test fixtures;
+#                                never needed to build, test, train or serve
 # Everything the project needs is installed here and nowhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=1
-[ "${1:-}" = "--no-build" ] && build=0
+torch=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --torch) torch=1 ;;
+    *) printf 'setup.sh: unknown option %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -36,6 +46,15 @@ if [ ! -f "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
   rm -f "$venv"/.installed-* && touch "$stamp"
+fi
+if [ "$torch" -eq 1 ]; then
+  torch_req=Benchmarks/requirements-torch.txt
+  torch_stamp="$venv/.torch-$(sha1sum "$torch_req" | cut -c1-12)"
+  if [ ! -f "$torch_stamp" ]; then
+    log "installing PyTorch (CPU build) into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$torch_req"
+    rm -f "$venv"/.torch-* && touch "$torch_stamp"
+  fi
 fi
 
 # --- build -------------------------------------------------------------------------------------

@@ -211,8 +211,9 @@ def main() -> int:
             p.error(f"{name} must be [n] matching {xname} (got {y.shape}, {arrays[xname].shape})")
         if y.size and (y.min() < 0 or y.max() >= CLASSES or not np.array_equal(y, np.round(y))):
             p.error(f"{name} must hold integer labels 0..{CLASSES - 1}")
-        if y.dtype not in (np.int64, np.float32):  # float32 is mlbench's label format: converted silently
-            print(f"{PROG}: {name} is {y.dtype}, not int64; converted once", file=sys.stderr)
+        if y.dtype != np.int64:
+            if y.dtype != np.float32:  # float32 is mlbench's label format: converted silently
+                print(f"{PROG}: {name} is {y.dtype}, not int64; converted once", file=sys.stderr)
             arrays[name] = y.astype(np.int64)
     x_train = torch.from_numpy(arrays["x_train"])
     y_train = torch.from_numpy(arrays["y_train"])
