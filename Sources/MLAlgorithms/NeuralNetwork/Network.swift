@@ -85,7 +85,7 @@ public struct Network: Sendable {
             out.withUnsafeMutableBufferPointer { y in
                 parameters.withUnsafeBufferPointer { p in
                     buffers.withUnsafeBufferPointer { b in
-                        // invariant: the arrays are non-empty here (rows > 0; parameters and buffers may be empty, so they go through `orEmpty`)
+                        // Parameters and buffers may be empty (a layer-free network), so they go through `orEmpty`.
                         let xs = SharedPointer(x.baseAddress!), ys = SharedMutablePointer(y.baseAddress!) // invariant: rows > 0, so both buffers are non-empty
                         let ps = SharedPointer(p.orEmpty), bs = SharedPointer(b.orEmpty)
                         parallelFor(blocks: blocks, threads: threads, makeScratch: { Workspace(net) }) { block, workspace in
