@@ -20,8 +20,5 @@ public struct FeatureShape: Sendable, Hashable, Codable, CustomStringConvertible
     public var planeSize: Int { height * width }
     public var isVector: Bool { height == 1 && width == 1 }
 
-    /// `[C, H, W]`, or `[F]` for a vector (PyTorch's shape without the batch dimension).
-    public var dimensions: [Int] { isVector ? [channels] : [channels, height, width] }
-
     public var description: String { isVector ? "[\(channels)]" : "[\(channels), \(height), \(width)]" }
 }

@@ -78,14 +78,10 @@ extension Network {
         switch tensor.dtype {
         case .i64:
             guard tensor.bytes.count == 8 else { return nil }
-            var v: Int64 = 0
-            for (i, b) in tensor.bytes.enumerated() { v |= Int64(b) << (8 * Int64(i)) }
-            return Int(v)
+            return Int(Int64(littleEndian: tensor.bytes.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
         case .i32:
             guard tensor.bytes.count == 4 else { return nil }
-            var v: UInt32 = 0
-            for (i, b) in tensor.bytes.enumerated() { v |= UInt32(b) << (8 * UInt32(i)) }
-            return Int(Int32(bitPattern: v))
+            return Int(Int32(littleEndian: tensor.bytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }))
         case .f32, .f64:
             guard let f = tensor.values(as: Double.self)?.first ?? tensor.values(as: Float.self)?.first.map(Double.init),
                   f.rounded() == f, abs(f) < 1e15 else { return nil }

@@ -124,7 +124,6 @@ struct BoundNetwork: Sendable {
     let workspaceCount: Int
     let parameterCount: Int
     let statisticCount: Int
-    var input: FeatureShape { root.input }
     var output: FeatureShape { root.output }
     /// Values of one micro-shard's partial result: gradients, weighted batch statistics, then
     /// the summed loss and the correct count.
