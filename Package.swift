@@ -25,11 +25,25 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
         ),
+        // libpng, for its simplified API (errors are returned, never longjmp'd). Module map + shim.
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        // libjpeg-turbo's TurboJPEG API (v2, Debian 12's 2.1.5). Module map + shim.
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
         // Numbers, parallelism, data, metrics. No algorithm knowledge.
         .target(
             name: "MLCore",
             dependencies: [
                 "CBLAS",
+                "CPNG",
+                "CTurboJPEG",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -39,8 +39,13 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// A channel directory with no data files.
     case emptyChannel(path: String)
-    /// A RecordIO record (framing or RecordIO-protobuf content) that breaks a rule.
+    /// A RecordIO record (framing, RecordIO-protobuf or MXNet image-record content) that breaks a rule.
     case badRecord(RecordLocation, RecordIOProblem)
+    /// An encoded image (PNG or JPEG) that cannot be decoded, or an image operation that cannot
+    /// be done. `source` names the image: a file path, `"x.rec: record 17 (byte 96)"`, a request.
+    case badImage(source: String, ImageProblem)
+    /// A line of an MXNet `.lst` image list that breaks a rule (see ``ImageList``).
+    case badImageList(DataLocation, ImageListProblem)
 
     public var description: String {
         switch self {
@@ -63,6 +68,10 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .emptyChannel(path):
             return "\(path): the channel has no data files (names starting with '.' or '_' are skipped)"
         case let .badRecord(at, problem):
+            return "\(at): \(problem)"
+        case let .badImage(source, problem):
+            return "\(source): \(problem)"
+        case let .badImageList(at, problem):
             return "\(at): \(problem)"
         }
     }

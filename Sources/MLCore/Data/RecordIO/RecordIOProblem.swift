@@ -66,6 +66,15 @@ public enum RecordIOProblem: Error, Equatable, Sendable, CustomStringConvertible
     /// `label["values"]` holds no value.
     case emptyLabel
 
+    // MARK: MXNet image-record content
+
+    /// A payload shorter than the 24-byte `IRHeader` (see ``MXNetImageRecord``).
+    case imageRecordTooShort(bytes: Int)
+    /// A header whose `flag` announces more float32 labels than the payload holds.
+    case imageRecordLabelsExceedPayload(flag: UInt32, bytes: Int)
+    /// A payload that ends after its header (and labels): no image bytes.
+    case imageRecordWithoutImage(flag: UInt32)
+
     public var description: String {
         switch self {
         case let .truncatedHeader(bytes):
@@ -108,6 +117,12 @@ public enum RecordIOProblem: Error, Equatable, Sendable, CustomStringConvertible
                 : "label[\"values\"] is missing but \(firstRecord) has one; label every record or none"
         case .emptyLabel:
             return "label[\"values\"] holds no value; expected one (the first value is the label)"
+        case let .imageRecordTooShort(bytes):
+            return "the payload has \(bytes) bytes, fewer than the 24-byte MXNet image record header (IRHeader '<IfQQ': flag, label, id, id2); this is not an MXNet image .rec file"
+        case let .imageRecordLabelsExceedPayload(flag, bytes):
+            return "the image record header's flag says \(flag) float32 labels (\(UInt64(flag) * 4) bytes) follow it, but only \(bytes) bytes do; the record is corrupt"
+        case let .imageRecordWithoutImage(flag):
+            return "the image record holds no image bytes after its header\(flag > 0 ? " and \(flag) labels" : ""); expected an encoded JPEG or PNG"
         }
     }
 }
