@@ -5,15 +5,24 @@ Prints one JSON line in mlbench's result shape (docs/mlbench.md "JSON lines"; ke
 workload, impl, version, threads, median_s, min_s, max_s, runs, peak_rss_mb, metrics) and nothing
 else on stdout:
 
-  impl pytorch  nn.Sequential(Conv2d(1, 32, 3), ReLU(), MaxPool2d(2), Conv2d(32, 64, 3), ReLU(),
-                MaxPool2d(2), Flatten(), Linear(64*5*5, 128), ReLU(), Linear(128, 10)), valid
-                padding (28 -> 26 -> 13 -> 11 -> 5), PyTorch's default initialisation after
-                torch.manual_seed(0); torch.optim.SGD(lr=--lr, momentum=--momentum) with every
-                other option at its default (no weight decay, no Nesterov, dampening 0);
+  impl pytorch  --model cnn (default): nn.Sequential(Conv2d(1, 32, 3), ReLU(), MaxPool2d(2),
+                Conv2d(32, 64, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(64*5*5, 128), ReLU(),
+                Linear(128, 10)), valid padding (28 -> 26 -> 13 -> 11 -> 5), PyTorch's default
+                initialisation after torch.manual_seed(0), on [n, 1, 28, 28] images.
+                --model resnet20: the CIFAR ResNet-20 of MLCore's ResNet(depth: 20, classes: 10)
+                (cifar_resnet() below: conv3x3(3, 16)-bn-relu, three stages of three
+                torchvision BasicBlocks with 16/32/64 planes and stride 1/2/2, 1x1 conv + batch
+                norm projections where the shape changes, AdaptiveAvgPool2d(1), Linear(64, 10)),
+                torchvision's ResNet initialisation (kaiming_normal_ fan_out for convolutions,
+                batch norm 1/0, Linear's default) after torch.manual_seed(0), on
+                [n, 3, 32, 32] images; trained in model.train() (batch norm over the whole batch).
+                Both: torch.optim.SGD(lr=--lr, momentum=--momentum, weight_decay=--weight-decay)
+                with every other option at its default (no Nesterov, dampening 0);
                 nn.CrossEntropyLoss() (mean over the batch). float32 throughout, NCHW, default
                 memory format, no torch.compile.
 
-Inputs: --dir D holding x_train.npy and x_test.npy (float32 [n, 1, 28, 28] C-order) and
+Inputs: --dir D holding x_train.npy and x_test.npy (float32 [n, 1, 28, 28] C-order for cnn,
+[n, 3, 32, 32] for resnet20) and
 y_train.npy and y_test.npy (int64 [n], labels 0..9). Each X becomes a torch tensor once, with
 torch.from_numpy, outside any timing (a label array that is not int64 is converted once, with a
 warning; CrossEntropyLoss needs int64 targets).
@@ -37,9 +46,11 @@ metrics carry
   infer_images_per_s      x_test rows / median time of 5 timed passes of that model, in eval mode
                           under torch.inference_mode(), over x_test in batches of --infer-batch
                           (the last batch may be partial), after one untimed warm-up pass
-  forward_mflop_per_image F / 1e6, F = forward FLOPs per image of the two convolutions and the
-                          two linear layers, a multiply-add counted as 2 FLOPs (biases, ReLU,
-                          pooling and the loss not counted): 5.26208 MFLOP
+  forward_mflop_per_image F / 1e6, F = forward FLOPs per image of the convolutions and the
+                          linear layers, a multiply-add counted as 2 FLOPs (biases, ReLU,
+                          pooling, batch norm, residual adds and the loss not counted): 5.26208
+                          MFLOP (cnn), 81.626368 MFLOP (resnet20; counted from the modules'
+                          shapes with forward hooks and checked against that number)
   train_gflops            3 * F * train_images_per_s / 1e9 (training = forward + input gradient +
                           weight gradient, each counted as F, although the first convolution's
                           input gradient is never computed since the images need no gradient)
@@ -50,15 +61,20 @@ torch.set_num_threads(--threads) (intra-op: oneDNN convolutions, the GEMMs, elem
 and torch.set_num_interop_threads(1). Reports --threads.
 
 --dump-init PATH also writes the initial state dict (the model right after torch.manual_seed(0))
-as safetensors at PATH, not timed, for cross-checking initialisation and layouts: keys 0.weight
+as safetensors at PATH, not timed, for cross-checking initialisation and layouts: for --model cnn keys 0.weight
 [32, 1, 3, 3], 0.bias [32], 3.weight [64, 32, 3, 3], 3.bias [64], 7.weight [128, 1600] (input
 features in (channel, row, column) order, as Flatten of NCHW gives), 7.bias [128], 9.weight
-[10, 128], 9.bias [10]; float32.
+[10, 128], 9.bias [10]; float32 (resnet20: torchvision's names, conv1.weight ... fc.bias, with
+int64 num_batches_tracked).
 
---make-data D --rows N writes a synthetic set for local testing (mlbench generates its own, in the
+--make-data D --rows N (--model cnn only) writes a synthetic set for local testing (mlbench generates its own, in the
 same format): 10 class templates, each a sum of smooth random Gaussian blobs, shifted per image
 by up to 2 pixels, scaled by a random contrast, plus Gaussian noise, clipped to [0, 1]; uniform
 random labels; numpy default_rng(0); --test-rows (2,000) test rows. Nothing is trained then.
+
+cifar_resnet(depth, num_classes, in_channels) is also imported by scripts/generate_resnet_fixtures.py
+and scripts/check_cnn_state_dict.py, so the fixtures, the state-dict check and this peer share one
+definition of the small-image ResNets (depths 20, 32, 44, 56, 110).
 
 Example:
     .venv/bin/python Benchmarks/peers/cnn/torch_cnn.py --make-data /tmp/cnn --rows 12800
@@ -76,8 +92,10 @@ import warnings
 
 IMPL = "pytorch"
 INFER_REPEATS = 5
-IMAGE = (1, 28, 28)
+IMAGES = {"cnn": (1, 28, 28), "resnet20": (3, 32, 32)}
+IMAGE = IMAGES["cnn"]
 CLASSES = 10
+RESNET20_FORWARD_FLOPS = 81_626_368
 PROG = "torch_cnn.py"
 
 
@@ -105,6 +123,109 @@ def forward_flops_per_image() -> int:
     f1 = 128 * (64 * 5 * 5)           # Linear(1600, 128)
     f2 = 10 * 128                     # Linear(128, 10)
     return 2 * (c1 + c2 + f1 + f2)
+
+
+def import_torchvision():
+    """torchvision, also where its compiled operators cannot load.
+
+    PyPI's torchvision 0.28.0 wheel is built against PyPI's CUDA torch; next to the CPU build
+    torch==2.13.0+cpu its C extension (nms, roi_align, ...) fails to load (libc10_cuda.so,
+    libcudart.so.13 missing), and torchvision/_meta_registrations.py then fails on import at
+    its unguarded register_fake("torchvision::nms") / ("torchvision::qnms"). Only those two
+    schemas are needed for the import to finish: they are defined here (never called), and the
+    pure-Python models (torchvision.models.resnet) work as usual. With a torchvision whose
+    extension loads, this is a plain import."""
+    import torch
+    try:
+        import torchvision
+        return torchvision
+    except RuntimeError as error:
+        if "torchvision::" not in str(error):
+            raise
+    for name in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
+        del sys.modules[name]
+    for op in ("nms", "qnms"):
+        if not hasattr(torch.ops.torchvision, op):
+            torch.library.define(f"torchvision::{op}", "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    import torchvision
+    return torchvision
+
+
+def cifar_resnet(depth: int, num_classes: int = 10, in_channels: int = 3):
+    """He et al.'s CIFAR ResNet (depth = 6n + 2) written with torchvision's BasicBlock and naming,
+    as MLCore's ResNet(depth:classes:inputChannels:) builds it: conv1 3x3 (stride 1, padding 1,
+    no bias) to 16 channels, bn1, relu, layer1..layer3 of n BasicBlocks (planes 16/32/64,
+    stride 1/2/2, a 1x1 conv + BatchNorm2d `downsample` where the stride or width changes, as
+    torchvision's _make_layer does), avgpool (AdaptiveAvgPool2d(1)), flatten, fc Linear(64, K).
+    Initialisation as torchvision's ResNet.__init__ (zero_init_residual=False)."""
+    import torch
+    from torch import nn
+    import_torchvision()
+    from torchvision.models.resnet import BasicBlock, conv1x1
+
+    if depth < 8 or (depth - 2) % 6 != 0:
+        raise ValueError(f"depth {depth} is not 6n + 2")
+    n = (depth - 2) // 6
+
+    class CifarResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inplanes = 16
+            self.conv1 = nn.Conv2d(in_channels, 16, kernel_size=3, stride=1, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.relu = nn.ReLU(inplace=True)
+            self.layer1 = self._make_layer(16, n, 1)
+            self.layer2 = self._make_layer(32, n, 2)
+            self.layer3 = self._make_layer(64, n, 2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(64, num_classes)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+
+        def _make_layer(self, planes, blocks, stride):
+            downsample = None
+            if stride != 1 or self.inplanes != planes:
+                downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
+            layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
+            self.inplanes = planes
+            for _ in range(1, blocks):
+                layers.append(BasicBlock(self.inplanes, planes))
+            return nn.Sequential(*layers)
+
+        def forward(self, x):
+            x = self.relu(self.bn1(self.conv1(x)))
+            x = self.layer3(self.layer2(self.layer1(x)))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return CifarResNet()
+
+
+def counted_forward_flops(model, image) -> int:
+    """2 * multiply-adds of every Conv2d and Linear for one image, from forward hooks."""
+    import torch
+    from torch import nn
+    total = [0]
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total[0] += 2 * output[0].numel() * k
+        else:
+            total[0] += 2 * module.in_features * module.out_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *image))
+    model.train(was_training)
+    for h in handles:
+        h.remove()
+    return total[0]
 
 
 def tail_mean(losses) -> float:
@@ -146,10 +267,13 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dir", help="directory with x_train.npy, y_train.npy, x_test.npy, y_test.npy "
                                  "(X float32 [n, 1, 28, 28] C-order, y int64 [n] with labels 0..9)")
+    p.add_argument("--model", choices=sorted(IMAGES), default="cnn",
+                   help="cnn: the small MNIST-sized CNN; resnet20: the CIFAR ResNet-20")
     p.add_argument("--batch", type=int, default=64, help="training batch size (last partial batch dropped)")
     p.add_argument("--epochs", type=int, default=1, help="passes over the training set per run")
     p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="SGD weight decay (L2 added to the gradient)")
     p.add_argument("--infer-batch", type=int, default=256, help="batch size of the test-set passes")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
@@ -165,7 +289,10 @@ def main() -> int:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = threads
 
+    image = IMAGES[args.model]
     if args.make_data:
+        if args.model != "cnn":
+            p.error("--make-data writes the cnn model's 1x28x28 data only")
         if args.rows < 1 or args.test_rows < 1:
             p.error("--rows and --test-rows must be >= 1")
         make_data(args.make_data, args.rows, args.test_rows)
@@ -174,8 +301,9 @@ def main() -> int:
         p.error("--dir is required (or --make-data)")
     if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
         p.error("--threads and --repeat must be >= 1, --warmup >= 0")
-    if args.batch < 1 or args.epochs < 1 or args.infer_batch < 1 or not args.lr > 0 or args.momentum < 0:
-        p.error("--batch, --epochs and --infer-batch must be >= 1, --lr > 0, --momentum >= 0")
+    if args.batch < 1 or args.epochs < 1 or args.infer_batch < 1 or not args.lr > 0 or args.momentum < 0 \
+            or args.weight_decay < 0:
+        p.error("--batch, --epochs and --infer-batch must be >= 1, --lr > 0, --momentum and --weight-decay >= 0")
 
     import numpy as np
     import torch
@@ -196,8 +324,8 @@ def main() -> int:
             p.error(f"cannot read {path}: {e}")
     for name in ("x_train", "x_test"):
         a = arrays[name]
-        if a.ndim != 4 or a.shape[1:] != IMAGE:
-            p.error(f"{name} must be [n, 1, 28, 28] (got {a.shape})")
+        if a.ndim != 4 or a.shape[1:] != image:
+            p.error(f"{name} must be [n, {', '.join(map(str, image))}] for --model {args.model} (got {a.shape})")
         if a.dtype != np.float32:
             print(f"{PROG}: {name} is {a.dtype}, not float32; converted once", file=sys.stderr)
             a = a.astype(np.float32)
@@ -226,10 +354,19 @@ def main() -> int:
     if n_test < 1:
         p.error("x_test is empty")
     images_per_run = args.epochs * steps_per_epoch * args.batch
-    flops = forward_flops_per_image()
+    if args.model == "resnet20":
+        torch.manual_seed(0)
+        flops = counted_forward_flops(cifar_resnet(20, CLASSES), image)
+        if flops != RESNET20_FORWARD_FLOPS:
+            print(f"{PROG}: ResNet-20 counts {flops} forward FLOPs, expected {RESNET20_FORWARD_FLOPS}", file=sys.stderr)
+            return 1
+    else:
+        flops = forward_flops_per_image()
 
     def build():
         torch.manual_seed(0)
+        if args.model == "resnet20":
+            return cifar_resnet(20, CLASSES)
         return nn.Sequential(
             nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -239,7 +376,7 @@ def main() -> int:
         """One run: returns (model, per-step losses as float64 numpy, seconds of the loop)."""
         model = build()
         model.train()
-        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
         loss_fn = nn.CrossEntropyLoss()
         losses = []
         b = args.batch

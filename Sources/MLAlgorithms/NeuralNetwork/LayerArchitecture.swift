@@ -15,6 +15,7 @@ public indirect enum LayerArchitecture: Sendable, Codable, Hashable {
     case batchNorm2D(BatchNorm2D)
     case dropout(Dropout)
     case residualBlock(ResidualBlock)
+    case resNet(ResNet)
     case sequential([LayerArchitecture])
 
     /// The layer this describes.
@@ -36,6 +37,7 @@ public indirect enum LayerArchitecture: Sendable, Codable, Hashable {
         case .batchNorm2D(let l): l
         case .dropout(let l): l
         case .residualBlock(let l): l
+        case .resNet(let l): l
         case .sequential(let children): Sequential(children.map(\.layer))
         }
     }

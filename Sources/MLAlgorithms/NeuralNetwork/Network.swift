@@ -14,6 +14,10 @@ public struct Network: Sendable {
     public let parameterEntries: [ParameterEntry]
     /// Non-trainable tensors in state-dict order, with their places in ``buffers``.
     public let bufferEntries: [BufferEntry]
+    /// Every state-dict name in PyTorch's `state_dict()` order (parameters and buffers
+    /// interleaved module by module). Safetensors files keep no order — writers sort the names —
+    /// so this is the order to compare with the module's `state_dict().keys()`.
+    public let stateDictNames: [String]
     public var parameters: [Float]
     public var buffers: [Float]
     /// Training steps taken (`num_batches_tracked` of every batch-norm layer).
@@ -32,6 +36,7 @@ public struct Network: Sendable {
         outputShape = bound.output
         parameterEntries = layout.parameters
         bufferEntries = layout.buffers
+        stateDictNames = layout.names
         statisticCount = layout.statisticCount
         batchesTracked = 0
         buffers = [Float](repeating: 0, count: layout.bufferCount)

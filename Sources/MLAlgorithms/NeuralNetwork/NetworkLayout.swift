@@ -42,6 +42,9 @@ struct LayoutBuilder {
     let batchCapacity: Int
     private(set) var parameters: [ParameterEntry] = []
     private(set) var buffers: [BufferEntry] = []
+    /// Every tensor's name, parameters and buffers interleaved as they were laid out: the
+    /// order of PyTorch's `state_dict()`.
+    private(set) var names: [String] = []
     private(set) var parameterCount = 0
     private(set) var bufferCount = 0
     private(set) var statisticCount = 0
@@ -53,6 +56,7 @@ struct LayoutBuilder {
     mutating func parameter(_ name: String, shape: [Int], initializer: ParameterInitializer) -> Int {
         let offset = parameterCount
         parameters.append(ParameterEntry(name: name, shape: shape, offset: offset, initializer: initializer))
+        names.append(name)
         parameterCount += shape.reduce(1, *)
         return offset
     }
@@ -60,12 +64,14 @@ struct LayoutBuilder {
     mutating func buffer(_ name: String, shape: [Int], initial: Float) -> Int {
         let offset = bufferCount
         buffers.append(BufferEntry(name: name, shape: shape, offset: offset, kind: .values(initial: initial)))
+        names.append(name)
         bufferCount += shape.reduce(1, *)
         return offset
     }
 
     mutating func batchesTracked(_ name: String) {
         buffers.append(BufferEntry(name: name, shape: [], offset: -1, kind: .batchesTracked))
+        names.append(name)
     }
 
     mutating func statistics(_ count: Int) -> Int {
