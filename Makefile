@@ -15,7 +15,9 @@ build: setup
 # trained model (`mlc serve`, a few curl requests, SIGTERM), trains PCA and k-means as SageMaker
 # jobs on the digits, scores the digits with the k-means model (`mlc predict`), trains XGBoost
 # as a SageMaker job on the breast-cancer CSV (per-round lines, early stopping on the tuning
-# metric) and scores with it, then `mlbench linear` measures the linear learner against
+# metric) and scores with it, trains the image classifier (a ResNet-20) as a SageMaker job on
+# the bundled synthetic shapes (PNG/JPEG files + .lst), serves it (image requests with curl) and
+# scores the validation stars with `mlc predict`, then `mlbench linear` measures the linear learner against
 # scikit-learn on 1M × 100 rows, `mlbench gbdt` the trees against XGBoost and LightGBM on
 # 1M × 28, and `mlbench cnn` trains the CNN of docs/neural-networks.md (against PyTorch when
 # `make bench-cnn` or `scripts/setup.sh --torch` has installed it).
@@ -43,6 +45,11 @@ run: build
 	.build/release/mlc predict --model out/opt-ml-xgboost/model --input data/breast-cancer/validation.csv \
 	    --content-type "text/csv;label_size=1" --output out/xgboost-predictions
 	head -5 out/xgboost-predictions/validation.csv.out
+	scripts/image-training-tree.sh out/opt-ml-images 10
+	.build/release/mlc train --algorithm image-classification --root out/opt-ml-images
+	scripts/serve-image-demo.sh out/opt-ml-images 8081
+	.build/release/mlc predict --model out/opt-ml-images/model --input data/shapes/validation/star --output out/image-predictions
+	for f in $$(ls out/image-predictions | head -3); do printf '%s: ' "$$f"; cat "out/image-predictions/$$f"; done
 	.build/release/mlbench linear --peers
 	.build/release/mlbench gbdt --peers --repeat 3
 	.build/release/mlbench cnn $(if $(shell .venv/bin/python -c 'import torch' 2>/dev/null && echo y),--peers,)

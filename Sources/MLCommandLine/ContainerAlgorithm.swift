@@ -6,4 +6,5 @@ public enum ContainerAlgorithm: String, CaseIterable, Sendable, ExpressibleByArg
     case pca
     case kmeans
     case xgboost
+    case imageClassification = "image-classification"
 }

@@ -28,7 +28,7 @@ public struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where <name>.out files go (created if needed).", valueName: "dir"))
     public var output: String
 
-    @Option(help: "The request content type (default: from the file extension: .csv, .json, .jsonl, .pbr/.recordio, .npy).")
+    @Option(help: "The request content type (default: from the file extension: .csv, .json, .jsonl, .pbr/.recordio, .npy; for image-classification .jpg/.jpeg, .png, .rec, .npy).")
     public var contentType: String?
 
     @Option(help: "The response type: application/json, application/jsonlines, text/csv, application/x-recordio-protobuf (default: the algorithm's: application/json, text/csv for xgboost).")
@@ -65,6 +65,17 @@ public struct PredictCommand: ParsableCommand {
         default: nil
         }
     }
+
+    /// The content type a file's extension implies for an image-classification model.
+    static func imageContentType(forExtension ext: String) -> String? {
+        switch ext.lowercased() {
+        case "jpg", "jpeg": "image/jpeg"
+        case "png": "image/png"
+        case "rec": "application/x-recordio"
+        case "npy": "application/x-npy"
+        default: nil
+        }
+    }
 }
 
 /// Runs a parsed ``PredictCommand``.
@@ -88,7 +99,10 @@ struct PredictRun {
             let start = DispatchTime.now().uptimeNanoseconds
             var total = BatchTransform.Statistics()
             for (index, file) in files.enumerated() {
-                guard let type = command.contentType ?? PredictCommand.contentType(forExtension: (file.path as NSString).pathExtension) else {
+                let ext = (file.path as NSString).pathExtension
+                let implied = algorithm == ImageClassificationInference.algorithm
+                    ? PredictCommand.imageContentType(forExtension: ext) : PredictCommand.contentType(forExtension: ext)
+                guard let type = command.contentType ?? implied else {
                     throw .client("\(file.path): cannot tell the content type from the extension; pass --content-type")
                 }
                 let transform = BatchTransform(handler: handler, contentType: type, accept: command.accept,

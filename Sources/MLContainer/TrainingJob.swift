@@ -102,7 +102,8 @@ extension ContainerConfiguration {
 
 /// Every algorithm that runs as a training job, by the name `--algorithm` and `MLC_ALGORITHM` take.
 public enum TrainingJobs {
-    public static let all: [any TrainingJob.Type] = [LinearLearnerJob.self, PCAJob.self, KMeansJob.self, XGBoostJob.self]
+    public static let all: [any TrainingJob.Type] = [LinearLearnerJob.self, PCAJob.self, KMeansJob.self, XGBoostJob.self,
+                                                    ImageClassificationJob.self]
 
     public static var names: [String] { all.map { $0.algorithm } }
 

@@ -10,6 +10,10 @@ public enum Loss: Sendable, Codable, Hashable {
     /// Sigmoid and binary cross-entropy fused on logits (`BCEWithLogitsLoss`), stable for any
     /// logit: `max(z, 0) − z·t + log(1 + e^−|z|)`. Targets: one 0…1 value per output.
     case binaryCrossEntropyWithLogits
+    /// `BCEWithLogitsLoss(pos_weight=w)`: each output's positive term weighted by `w[k]`,
+    /// `w·t·softplus(−z) + (1 − t)·softplus(z)` — multi-label training with classes weighted by
+    /// how rare their positives are.
+    case weightedBinaryCrossEntropyWithLogits(positiveWeights: [Float])
     /// Binary cross-entropy on probabilities (`BCELoss`), logs clamped at −100 as PyTorch does.
     case binaryCrossEntropy
     /// Mean squared error (`MSELoss`). Targets: one value per output.
@@ -30,6 +34,15 @@ public enum Loss: Sendable, Codable, Hashable {
         return false
     }
 
+    /// Whether the outputs are independent labels on logits (multi-label classification): the
+    /// accuracy counts each (row, label) decision at probability 0.5.
+    public var isMultiLabel: Bool {
+        switch self {
+        case .binaryCrossEntropyWithLogits, .weightedBinaryCrossEntropyWithLogits: true
+        default: false
+        }
+    }
+
     /// Checks the settings and that every target fits (class indices in `0..<outputs`, binary
     /// targets in [0, 1], finite values), naming the first bad row.
     public func validate(targets: [Float], outputs: Int) throws(NetworkError) {
@@ -40,6 +53,16 @@ public enum Loss: Sendable, Codable, Hashable {
             }
             for (i, t) in targets.enumerated() where !(t >= 0 && t < Float(outputs) && t.rounded() == t) {
                 throw .invalidInput(reason: "row \(i): label \(t) is not a class index in 0..<\(outputs)")
+            }
+        case .weightedBinaryCrossEntropyWithLogits(let weights):
+            guard weights.count == outputs else {
+                throw .invalidSetting(name: "positive_weights", value: "\(weights.count) values", rule: "one per output (\(outputs))")
+            }
+            for (k, w) in weights.enumerated() where !(w >= 0 && w.isFinite) {
+                throw .invalidSetting(name: "positive_weights", value: "\(w) for output \(k)", rule: "must be finite and ≥ 0")
+            }
+            for (i, t) in targets.enumerated() where !(t >= 0 && t <= 1) {
+                throw .invalidInput(reason: "row \(i / max(1, outputs)): target \(t) is outside [0, 1]")
             }
         case .binaryCrossEntropy, .binaryCrossEntropyWithLogits:
             for (i, t) in targets.enumerated() where !(t >= 0 && t <= 1) {
@@ -54,7 +77,8 @@ public enum Loss: Sendable, Codable, Hashable {
 
     /// The summed per-row losses of `rows` rows of `width` outputs, and `scale ×` their gradient
     /// with respect to the outputs written to `gradient`; `correct` counts rows whose arg-max is
-    /// the label (classification only). Per-row loss is the mean over the row's outputs for the
+    /// the label (classification), or (row, output) pairs whose decision at probability 0.5
+    /// matches a target ≥ 0.5 (multi-label). Per-row loss is the mean over the row's outputs for the
     /// element-wise losses, so `sum / rows` is PyTorch's mean.
     func evaluate(_ outputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, rows: Int, width: Int, scale: Float,
                   gradient: UnsafeMutablePointer<Float>?) -> (loss: Double, correct: Int) {
@@ -88,9 +112,28 @@ public enum Loss: Sendable, Codable, Hashable {
                 for k in 0..<width {
                     let z = outputs[r * width + k], t = targets[r * width + k]
                     rowLoss += Double(max(z, 0) - z * t) + Foundation.log1p(Foundation.exp(-Double(abs(z))))
+                    if (z >= 0) == (t >= 0.5) { correct += 1 }
                     if let g = gradient {
                         let s: Float = z >= 0 ? 1 / (1 + Foundation.exp(-z)) : Foundation.exp(z) / (1 + Foundation.exp(z))
                         g[r * width + k] = scale * inv * (s - t)
+                    }
+                }
+                total += rowLoss / Double(width)
+            }
+        case .weightedBinaryCrossEntropyWithLogits(let weights):
+            let inv = 1 / Float(width)
+            for r in 0..<rows {
+                var rowLoss = 0.0
+                for k in 0..<width {
+                    let z = outputs[r * width + k], t = targets[r * width + k], w = weights[k]
+                    // softplus(z) = max(z, 0) + log(1 + e^−|z|), softplus(−z) = softplus(z) − z.
+                    let softplus = Double(max(z, 0)) + Foundation.log1p(Foundation.exp(-Double(abs(z))))
+                    rowLoss += Double(w * t) * (softplus - Double(z)) + Double(1 - t) * softplus
+                    if (z >= 0) == (t >= 0.5) { correct += 1 }
+                    if let g = gradient {
+                        let s: Float = z >= 0 ? 1 / (1 + Foundation.exp(-z)) : Foundation.exp(z) / (1 + Foundation.exp(z))
+                        // d/dz = σ(z)·(w·t + 1 − t) − w·t.
+                        g[r * width + k] = scale * inv * (s * (w * t + 1 - t) - w * t)
                     }
                 }
                 total += rowLoss / Double(width)
@@ -121,5 +164,23 @@ public enum Loss: Sendable, Codable, Hashable {
             }
         }
         return (total, correct)
+    }
+}
+
+extension Loss {
+    /// Rows of `rows × width` logits whose target class (softmax cross-entropy only) is among the
+    /// `k` largest outputs: MXNet's `top_k_accuracy`. A tie with the k-th value counts as a hit
+    /// only if fewer than `k` outputs are strictly larger.
+    func topKHits(_ outputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, rows: Int, width: Int, k: Int) -> Int {
+        guard k > 0, isClassification else { return 0 }
+        var hits = 0
+        for r in 0..<rows {
+            let z = outputs + r * width, label = Int(targets[r])
+            let v = z[label]
+            var larger = 0
+            for j in 0..<width where z[j] > v { larger += 1 }
+            if larger < k { hits += 1 }
+        }
+        return hits
     }
 }

@@ -5,8 +5,8 @@ import MLCore
 /// the same state because it applies the same reduced partials.
 struct TrainingWorker<C: Communicator> {
     let settings: NetworkTrainer.Settings
-    let train: ImageDataset
-    let validation: ImageDataset?
+    let train: any NetworkInputs
+    let validation: (any NetworkInputs)?
     let comm: C
     let cancellation: CancellationFlag?
     let checkpoint: (@Sendable (NetworkTrainingState) throws -> Void)?
@@ -18,12 +18,13 @@ struct TrainingWorker<C: Communicator> {
     let width: Int
     var shardImages: [Float]
     var shardTargets: [Float]
+    var evaluationImages: [Float]
     var evaluationOutput: [Float]
 
     /// Rows per evaluation micro-shard.
     static var evaluationRows: Int { Network.inferenceRows }
 
-    init(settings: NetworkTrainer.Settings, network: Network, train: ImageDataset, validation: ImageDataset?, comm: C,
+    init(settings: NetworkTrainer.Settings, network: Network, train: any NetworkInputs, validation: (any NetworkInputs)?, comm: C,
          cancellation: CancellationFlag?, checkpoint: (@Sendable (NetworkTrainingState) throws -> Void)?,
          events: @escaping @Sendable (TrainingEvent) -> Void) throws {
         self.settings = settings
@@ -38,10 +39,12 @@ struct TrainingWorker<C: Communicator> {
         evaluationNet = try network.bound(rows: Self.evaluationRows)
         workspace = Workspace(net)
         evaluationWorkspace = Workspace(evaluationNet)
-        // The partial, plus one slot: whether this rank saw a cancellation request.
-        width = net.partialWidth + 1
+        // The partial, plus two slots: the shard's top-k hits, and whether this rank saw a
+        // cancellation request.
+        width = net.partialWidth + 2
         shardImages = [Float](repeating: 0, count: rows * train.shape.count)
         shardTargets = [Float](repeating: 0, count: rows * train.targetWidth)
+        evaluationImages = [Float](repeating: 0, count: Self.evaluationRows * train.shape.count)
         evaluationOutput = [Float](repeating: 0, count: Self.evaluationRows * net.output.count)
     }
 
@@ -60,7 +63,7 @@ struct TrainingWorker<C: Communicator> {
             let rows = try order(epoch: epoch)
             while state.stepInEpoch < batches {
                 let lo = state.stepInEpoch * settings.batchSize, hi = min(train.rows, lo + settings.batchSize)
-                let (loss, correct, stop) = try step(Array(rows[lo..<hi]), state: &state)
+                let (loss, correct, topK, stop) = try step(Array(rows[lo..<hi]), epoch: epoch, state: &state)
                 let mean = loss / Double(hi - lo)
                 guard mean.isFinite else {
                     throw NetworkError.diverged(epoch: epoch, step: state.stepInEpoch,
@@ -74,6 +77,7 @@ struct TrainingWorker<C: Communicator> {
                 }
                 state.epochLoss += loss
                 state.epochCorrect += correct
+                if settings.topK > 0 { state.epochTopK = (state.epochTopK ?? 0) + topK }
                 state.epochRows += hi - lo
                 state.epochStepLosses.append(Float(mean))
                 state.stepInEpoch += 1
@@ -84,8 +88,9 @@ struct TrainingWorker<C: Communicator> {
                     return .cancelled
                 }
             }
-            try finishEpoch(&state, epoch: epoch, seconds: Date().timeIntervalSince(started))
+            let stopEarly = try finishEpoch(&state, epoch: epoch, seconds: Date().timeIntervalSince(started))
             if comm.rank == 0 { try checkpoint?(state) }
+            if stopEarly { return .earlyStopped }
         }
         return .completedEpochs
     }
@@ -96,26 +101,25 @@ struct TrainingWorker<C: Communicator> {
     }
 
     /// One mini-batch: this rank's micro-shards, the reduction, the update. Returns the summed
-    /// loss, the correct count and whether any rank was asked to stop.
-    mutating func step(_ rows: [Int], state: inout NetworkTrainingState) throws -> (Double, Double, Bool) {
+    /// loss, the correct count, the top-k hits and whether any rank was asked to stop.
+    mutating func step(_ rows: [Int], epoch: Int, state: inout NetworkTrainingState) throws -> (Double, Double, Double, Bool) {
         let shards = MicroShards(rows: rows.count, shardRows: settings.microShardRows)
         let mine = shards.shards(forRank: comm.rank, of: comm.size)
         var local = [Float](repeating: 0, count: mine.count * width)
         let scale = 1 / Float(rows.count)
         let stopRequested = cancellation?.isCancelled ?? false
-        let features = train.shape.count, targetWidth = train.targetWidth
+        let targetWidth = train.targetWidth
         for (k, shard) in mine.enumerated() {
             let range = shards.rows(ofShard: shard)
-            train.images.withUnsafeBufferPointer { src in
-                shardImages.withUnsafeMutableBufferPointer { dst in
-                    for (i, r) in rows[range].enumerated() {
-                        // invariant: both buffers are non-empty (a shard has at least one row of at least one value)
-                        (dst.baseAddress! + i * features).update(from: src.baseAddress! + r * features, count: features) // invariant: see above
-                    }
-                }
+            let train = train
+            try shardImages.withUnsafeMutableBufferPointer { dst in
+                // invariant: the buffer is non-empty (a shard has at least one row of at least one value)
+                try train.fill(rows[range], epoch: epoch, training: true, into: dst.baseAddress!) // invariant: see above
             }
-            for (i, r) in rows[range].enumerated() {
-                for t in 0..<targetWidth { shardTargets[i * targetWidth + t] = train.targets[r * targetWidth + t] }
+            train.targets.withUnsafeBufferPointer { targets in
+                for (i, r) in rows[range].enumerated() {
+                    for t in 0..<targetWidth { shardTargets[i * targetWidth + t] = targets[r * targetWidth + t] }
+                }
             }
             let net = net, workspace = workspace, loss = settings.loss, seed = settings.seed, stepIndex = UInt64(state.steps)
             shardImages.withUnsafeBufferPointer { x in
@@ -132,6 +136,14 @@ struct TrainingWorker<C: Communicator> {
                         }
                     }
                 }
+            }
+            if settings.topK > 0 {
+                let hits = shardTargets.withUnsafeBufferPointer { t in
+                    // invariant: t is non-empty (one shard of one row at least); the workspace holds the shard's outputs
+                    loss.topKHits(UnsafePointer(workspace.output), targets: t.baseAddress!, rows: range.count, // invariant: see above
+                                  width: net.output.count, k: settings.topK)
+                }
+                local[k * width + width - 2] = Float(hits)
             }
             if stopRequested { local[k * width + width - 1] = 1 }
         }
@@ -150,68 +162,133 @@ struct TrainingWorker<C: Communicator> {
             }
             state.batchesTracked += 1
         }
-        return (Double(total[p + s]), Double(total[p + s + 1]), total[p + s + 2] > 0)
+        return (Double(total[p + s]), Double(total[p + s + 1]), Double(total[p + s + 2]), total[p + s + 3] > 0)
     }
 
-    /// Evaluation in inference mode: the summed loss and correct count over `data`, each rank
-    /// taking its share of fixed evaluation micro-shards, reduced in the fixed tree.
-    mutating func evaluate(_ data: ImageDataset, state: NetworkTrainingState) throws -> (loss: Double, correct: Double) {
+    /// What evaluation sums over a data set.
+    struct Evaluation {
+        var loss: Double
+        var correct: Double
+        var topK: Double
+    }
+
+    /// Evaluation in inference mode: the summed loss, correct count and top-k hits over `data`
+    /// (its evaluation view: no augmentation), each rank taking its share of fixed evaluation
+    /// micro-shards, reduced in the fixed tree.
+    mutating func evaluate(_ data: any NetworkInputs, state: NetworkTrainingState) throws -> Evaluation {
         let shards = MicroShards(rows: data.rows, shardRows: Self.evaluationRows)
         let mine = shards.shards(forRank: comm.rank, of: comm.size)
-        var local = [Float](repeating: 0, count: mine.count * 2)
-        let features = data.shape.count, outWidth = net.output.count
+        var local = [Float](repeating: 0, count: mine.count * 3)
+        let outWidth = net.output.count, topK = settings.topK
+        if evaluationImages.count < Self.evaluationRows * data.shape.count {
+            evaluationImages = [Float](repeating: 0, count: Self.evaluationRows * data.shape.count)
+        }
         for (k, shard) in mine.enumerated() {
             let range = shards.rows(ofShard: shard)
             let net = evaluationNet, workspace = evaluationWorkspace, loss = settings.loss
-            let result = data.images.withUnsafeBufferPointer { x in
+            try evaluationImages.withUnsafeMutableBufferPointer { x in
+                // invariant: the buffer holds evaluationRows ≥ 1 images of at least one value
+                try data.fill(Array(range)[...], epoch: 0, training: false, into: x.baseAddress!) // invariant: see above
+            }
+            let result = evaluationImages.withUnsafeBufferPointer { x in
                 data.targets.withUnsafeBufferPointer { t in
                     state.parameters.withUnsafeBufferPointer { p in
                         state.buffers.withUnsafeBufferPointer { b in
                             evaluationOutput.withUnsafeMutableBufferPointer { y in
                                 // invariant: x, t and y are non-empty (the shard has rows)
-                                net.infer(x.baseAddress! + range.lowerBound * features, rows: range.count, into: y.baseAddress!, // invariant: see above
+                                net.infer(x.baseAddress!, rows: range.count, into: y.baseAddress!, // invariant: see above
                                           parameters: p.orEmpty, buffers: b.orEmpty, workspace: workspace)
-                                return loss.evaluate(UnsafePointer(y.baseAddress!), targets: t.baseAddress! + range.lowerBound * data.targetWidth, // invariant: see above
-                                                     rows: range.count, width: outWidth, scale: 1, gradient: nil)
+                                let targets = t.baseAddress! + range.lowerBound * data.targetWidth // invariant: see above
+                                let (sum, correct) = loss.evaluate(UnsafePointer(y.baseAddress!), targets: targets, // invariant: see above
+                                                                   rows: range.count, width: outWidth, scale: 1, gradient: nil)
+                                let hits = loss.topKHits(UnsafePointer(y.baseAddress!), targets: targets, rows: range.count, // invariant: see above
+                                                         width: outWidth, k: topK)
+                                return (sum, correct, hits)
                             }
                         }
                     }
                 }
             }
-            local[2 * k] = Float(result.loss)
-            local[2 * k + 1] = Float(result.correct)
+            local[3 * k] = Float(result.0)
+            local[3 * k + 1] = Float(result.1)
+            local[3 * k + 2] = Float(result.2)
         }
-        let total = try comm.reduceMicroShards(local, width: 2, shards: shards)
-        return (Double(total[0]), Double(total[1]))
+        let total = try comm.reduceMicroShards(local, width: 3, shards: shards)
+        return Evaluation(loss: Double(total[0]), correct: Double(total[1]), topK: Double(total[2]))
     }
 
-    mutating func finishEpoch(_ state: inout NetworkTrainingState, epoch: Int, seconds: Double) throws {
+    /// Accuracy from a correct count over `rows` rows: per row for classification, per (row,
+    /// output) decision for multi-label; `nil` for the other losses.
+    func accuracy(correct: Double, rows: Int) -> Double? {
+        if settings.loss.isClassification { return correct / Double(max(1, rows)) }
+        if settings.loss.isMultiLabel { return correct / Double(max(1, rows * net.output.count)) }
+        return nil
+    }
+
+    /// Closes an epoch: checks the parameters, evaluates, keeps the best network, emits the
+    /// summary. Returns whether early stopping ends the run here.
+    mutating func finishEpoch(_ state: inout NetworkTrainingState, epoch: Int, seconds: Double) throws -> Bool {
         for (i, v) in state.parameters.enumerated() where !v.isFinite {
             throw NetworkError.diverged(epoch: epoch, step: max(0, state.stepInEpoch - 1),
                                         reason: "parameter \(i) is \(v); lower the learning rate (now \(learningRate(state)))")
         }
-        let classification = settings.loss.isClassification
         let trainLoss = state.epochLoss / Double(max(1, state.epochRows))
         var record = NetworkTrainingState.EpochRecord(
-            epoch: epoch, trainLoss: trainLoss,
-            trainAccuracy: classification ? state.epochCorrect / Double(max(1, state.epochRows)) : nil,
+            epoch: epoch, trainLoss: trainLoss, trainAccuracy: accuracy(correct: state.epochCorrect, rows: state.epochRows),
             stepLosses: state.epochStepLosses)
+        let topKName = "top_k_accuracy_\(settings.topK)"
         var metrics = [MetricValue(channel: "train", name: "loss", kind: .loss, value: trainLoss)]
         if let a = record.trainAccuracy { metrics.append(MetricValue(channel: "train", name: "accuracy", kind: .score, value: a)) }
-        var improved = false
+        if settings.topK > 0 {
+            let a = (state.epochTopK ?? 0) / Double(max(1, state.epochRows))
+            record.trainTopKAccuracy = a
+            metrics.append(MetricValue(channel: "train", name: topKName, kind: .score, value: a))
+        }
+        var improved = false, stopEarly = false
+        var criterion = metrics[0]
         if let validation, validation.rows > 0 {
-            let (loss, correct) = try evaluate(validation, state: state)
-            let vLoss = loss / Double(validation.rows)
+            let result = try evaluate(validation, state: state)
+            let vLoss = result.loss / Double(validation.rows)
             record.validationLoss = vLoss
             metrics.append(MetricValue(channel: "validation", name: "loss", kind: .loss, value: vLoss))
-            if classification {
-                record.validationAccuracy = correct / Double(validation.rows)
-                metrics.append(MetricValue(channel: "validation", name: "accuracy", kind: .score, value: correct / Double(validation.rows)))
+            criterion = metrics[metrics.count - 1]
+            if let a = accuracy(correct: result.correct, rows: validation.rows) {
+                record.validationAccuracy = a
+                metrics.append(MetricValue(channel: "validation", name: "accuracy", kind: .score, value: a))
+                if settings.selection == .validationAccuracy { criterion = metrics[metrics.count - 1] }
             }
-            if state.best.map({ vLoss < $0.validationLoss }) ?? true {
+            if settings.topK > 0 {
+                let a = result.topK / Double(validation.rows)
+                record.validationTopKAccuracy = a
+                metrics.append(MetricValue(channel: "validation", name: topKName, kind: .score, value: a))
+            }
+            let higherIsBetter = criterion.kind == .score
+            let better: Bool
+            if let best = state.best {
+                if higherIsBetter, let bestAccuracy = best.validationAccuracy {
+                    better = criterion.value > bestAccuracy
+                } else {
+                    better = vLoss < best.validationLoss
+                }
+            } else {
+                better = true
+            }
+            if better {
                 improved = true
-                state.best = .init(epoch: epoch, validationLoss: vLoss, parameters: state.parameters, buffers: state.buffers,
-                                   batchesTracked: state.batchesTracked)
+                state.best = .init(epoch: epoch, validationLoss: vLoss, validationAccuracy: record.validationAccuracy,
+                                   parameters: state.parameters, buffers: state.buffers, batchesTracked: state.batchesTracked)
+            }
+            if let rule = settings.earlyStopping {
+                if rule.improves(criterion.value, on: state.earlyStoppingBest, higherIsBetter: higherIsBetter) {
+                    state.epochsWithoutImprovement = 0
+                } else {
+                    state.epochsWithoutImprovement = (state.epochsWithoutImprovement ?? 0) + 1
+                }
+                if state.earlyStoppingBest.map({ higherIsBetter ? criterion.value > $0 : criterion.value < $0 }) ?? true {
+                    state.earlyStoppingBest = criterion.value
+                }
+                stopEarly = epoch + 1 >= rule.minEpochs && (state.epochsWithoutImprovement ?? 0) >= rule.patience
+                    && epoch + 1 < settings.epochs
             }
         }
         state.history.append(record)
@@ -219,13 +296,19 @@ struct TrainingWorker<C: Communicator> {
         state.stepInEpoch = 0
         state.epochLoss = 0
         state.epochCorrect = 0
+        state.epochTopK = settings.topK > 0 ? 0 : nil
         state.epochRows = 0
         state.epochStepLosses = []
         if comm.rank == 0 {
-            let criterion = metrics.first { $0.channel == "validation" && $0.name == "loss" } ?? metrics[0]
             events(.epochEnded(EpochSummary(epoch: epoch, epochs: settings.epochs, metrics: metrics, criterion: criterion,
                                             improved: improved, rowsPerSecond: Double(train.rows) / max(seconds, 1e-9),
                                             seconds: seconds)))
+            if stopEarly {
+                events(.note("Early stopping: validation \(criterion.name) has not improved by more than "
+                             + "\(settings.earlyStopping?.tolerance ?? 0) (relative) for \(state.epochsWithoutImprovement ?? 0) epochs; "
+                             + "stopping after epoch \(epoch)"))
+            }
         }
+        return stopEarly
     }
 }

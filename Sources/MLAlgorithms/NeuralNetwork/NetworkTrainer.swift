@@ -31,6 +31,13 @@ public struct NetworkTrainer: Sendable {
         public var explosionFactor: Double = 1000
         /// Seconds a worker waits for the others in a collective before the run fails.
         public var collectiveTimeout: Double = 600
+        /// Also measure top-k accuracy with this k (0: no). Classification only.
+        public var topK: Int = 0
+        /// What decides the best epoch (the network ``Result/best`` keeps) and what early stopping
+        /// watches.
+        public var selection: Selection = .validationLoss
+        /// Stop when the selection metric stops improving on validation (`nil`: never).
+        public var earlyStopping: EarlyStopping?
 
         public init() {}
 
@@ -47,6 +54,54 @@ public struct NetworkTrainer: Sendable {
             guard explosionFactor > 1 else {
                 throw .invalidSetting(name: "explosion_factor", value: "\(explosionFactor)", rule: "must be > 1")
             }
+            guard topK >= 0 else { throw .invalidSetting(name: "top_k", value: "\(topK)", rule: "must be ≥ 0") }
+            if topK > 0, !loss.isClassification {
+                throw .invalidSetting(name: "top_k", value: "\(topK)", rule: "needs a classification loss (softmax cross-entropy)")
+            }
+            if selection == .validationAccuracy, !loss.isClassification, !loss.isMultiLabel {
+                throw .invalidSetting(name: "selection", value: "validation accuracy", rule: "needs a classification or multi-label loss")
+            }
+            if let earlyStopping { try earlyStopping.validate() }
+        }
+    }
+
+    /// The metric that picks the best epoch: the lowest validation loss, or the highest
+    /// validation accuracy (SageMaker's image classifier keeps "the best model with validation
+    /// accuracy").
+    public enum Selection: String, Sendable, Codable, Hashable {
+        case validationLoss
+        case validationAccuracy
+    }
+
+    /// Early stopping on the selection metric, as SageMaker's image classifier does it: after
+    /// at least ``minEpochs`` epochs, stop once ``patience`` epochs in a row brought no relative
+    /// improvement larger than ``tolerance`` over the best value so far
+    /// (`(new − best) / |best|` for accuracy, `(best − new) / |best|` for loss).
+    public struct EarlyStopping: Sendable, Codable, Hashable {
+        public var minEpochs: Int
+        public var patience: Int
+        public var tolerance: Double
+
+        public init(minEpochs: Int, patience: Int, tolerance: Double) {
+            self.minEpochs = minEpochs
+            self.patience = patience
+            self.tolerance = tolerance
+        }
+
+        public func validate() throws(NetworkError) {
+            guard minEpochs >= 0 else { throw .invalidSetting(name: "early_stopping_min_epochs", value: "\(minEpochs)", rule: "must be ≥ 0") }
+            guard patience > 0 else { throw .invalidSetting(name: "early_stopping_patience", value: "\(patience)", rule: "must be positive") }
+            guard tolerance >= 0, tolerance.isFinite else {
+                throw .invalidSetting(name: "early_stopping_tolerance", value: "\(tolerance)", rule: "must be finite and ≥ 0")
+            }
+        }
+
+        /// Whether `value` improves on `best` by more than the tolerance (any value improves on none).
+        func improves(_ value: Double, on best: Double?, higherIsBetter: Bool) -> Bool {
+            guard let best else { return true }
+            let gain = higherIsBetter ? value - best : best - value
+            guard gain > 0 else { return false }
+            return best == 0 ? true : gain / abs(best) > tolerance
         }
     }
 
@@ -57,13 +112,15 @@ public struct NetworkTrainer: Sendable {
     public enum StopReason: Sendable, Equatable, Codable {
         case completedEpochs
         case cancelled
+        /// Early stopping ended the run after the epoch ``NetworkTrainingState/epochsCompleted`` − 1.
+        case earlyStopped
     }
 
     public struct Result: Sendable {
         /// The network after the last step.
         public var network: Network
-        /// The network after the epoch with the best validation loss (the last network without
-        /// validation data).
+        /// The network after the epoch with the best validation loss or accuracy (see
+        /// ``Settings/selection``; the last network without validation data).
         public var best: Network
         public var state: NetworkTrainingState
         public var stopReason: StopReason
@@ -76,13 +133,14 @@ public struct NetworkTrainer: Sendable {
     /// after the step at which `cancellation` was seen. Events: progress every step, an epoch
     /// summary per epoch.
     public func fit(
-        _ network: Network, train: ImageDataset, validation: ImageDataset? = nil,
+        _ network: Network, train: any NetworkInputs, validation: (any NetworkInputs)? = nil,
         resume: NetworkTrainingState? = nil, cancellation: CancellationFlag? = nil,
         checkpoint: (@Sendable (NetworkTrainingState) throws -> Void)? = nil,
         events: @escaping @Sendable (TrainingEvent) -> Void = { _ in }
     ) throws -> Result {
         try settings.validate()
-        for (name, data) in [("train", train)] + (validation.map { [("validation", $0)] } ?? []) {
+        let channels: [(String, any NetworkInputs)] = [("train", train)] + (validation.map { [("validation", $0)] } ?? [])
+        for (name, data) in channels {
             guard data.shape == network.inputShape else {
                 throw NetworkError.invalidInput(reason: "\(name) images are \(data.shape), the network takes \(network.inputShape)")
             }
@@ -143,6 +201,7 @@ public struct NetworkTrainingState: Sendable, Codable, Hashable {
     public struct Snapshot: Sendable, Codable, Hashable {
         public var epoch: Int
         public var validationLoss: Double
+        public var validationAccuracy: Double?
         public var parameters: [Float]
         public var buffers: [Float]
         public var batchesTracked: Int
@@ -154,6 +213,8 @@ public struct NetworkTrainingState: Sendable, Codable, Hashable {
         public var trainAccuracy: Double?
         public var validationLoss: Double?
         public var validationAccuracy: Double?
+        public var trainTopKAccuracy: Double?
+        public var validationTopKAccuracy: Double?
         /// Mean loss of each mini-batch (before its update), in order.
         public var stepLosses: [Float]
     }
@@ -174,6 +235,12 @@ public struct NetworkTrainingState: Sendable, Codable, Hashable {
     public var epochCorrect = 0.0
     public var epochRows = 0
     public var epochStepLosses: [Float] = []
+    /// The current epoch's top-k hits so far (when top-k accuracy is measured).
+    public var epochTopK: Double?
+    /// Early stopping: the best value of the selection metric so far, and the epochs since it
+    /// last improved by more than the tolerance.
+    public var earlyStoppingBest: Double?
+    public var epochsWithoutImprovement: Int?
     /// The first mini-batch's loss: the reference for the explosion check.
     public var firstLoss: Double?
     public var history: [EpochRecord] = []

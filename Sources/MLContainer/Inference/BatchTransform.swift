@@ -44,6 +44,8 @@ public struct BatchTransform: Sendable {
     /// How `contentType` is split.
     public var splitType: SplitType {
         let essence = (try? MediaType(parsing: contentType))?.essence ?? ""
+        // MXNet image RecordIO (the image classifier's batches) splits on the same framing.
+        if essence == "application/x-recordio" { return .recordIO }
         return switch RequestFormat(essence: essence) {
         case .csv, .jsonLines, .libsvm: SplitType.line
         case .recordIOProtobuf: SplitType.recordIO

@@ -2,7 +2,8 @@
 /// `MLC_ALGORITHM` take.
 public enum InferenceHandlers {
     /// The algorithms served, by name.
-    public static let names = [LinearLearnerInference.algorithm, PCAInference.algorithm, KMeansInference.algorithm, XGBoostInference.algorithm]
+    public static let names = [LinearLearnerInference.algorithm, PCAInference.algorithm, KMeansInference.algorithm, XGBoostInference.algorithm,
+                                ImageClassificationInference.algorithm]
 
     /// The handler for `algorithm`'s model in `modelDirectory` (`/opt/ml/model`), loaded once.
     /// `defaultAccept` is `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`. `workers` is how many requests
@@ -19,6 +20,8 @@ public enum InferenceHandlers {
             return try ModelInvocations(model: KMeansInference(modelDirectory: modelDirectory), defaultAccept: defaultAccept)
         case XGBoostInference.algorithm:
             return try ModelInvocations(model: XGBoostInference(modelDirectory: modelDirectory), defaultAccept: defaultAccept)
+        case ImageClassificationInference.algorithm:
+            return try ImageClassificationInference(modelDirectory: modelDirectory, defaultAccept: defaultAccept)
         default:
             throw .client("no inference handler for algorithm '\(algorithm)'; known: " + names.joined(separator: ", "))
         }

@@ -476,3 +476,15 @@ private struct LiteralParser {
         return .integer(negative ? value.map { -$0 } : value)
     }
 }
+
+extension NPYHeader {
+    /// The header of the NPY array that starts `bytes` (a request body, a file read whole),
+    /// checked as a file's is: the magic, the version, the header length and the shape against
+    /// the bytes that follow.
+    public init(bytes: [UInt8], name: String = "<npy bytes>") throws(DataError) {
+        let prefix = Array(bytes.prefix(12))
+        let length = try Self.headerLength(prefix: prefix, fileSize: bytes.count, file: name)
+        let start = Self.preambleLength(major: Int(prefix[6]))  // headerLength checked the preamble is there
+        self = try Self.parse(prefix: prefix, headerBytes: Array(bytes[start..<(start + length)]), fileSize: bytes.count, file: name)
+    }
+}
