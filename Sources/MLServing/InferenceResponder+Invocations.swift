@@ -28,13 +28,14 @@ extension InferenceResponder {
         if let limiter { await limiter.acquire() }
         defer { limiter?.release() }
         let answer: InvocationResponse
-        if body.count < offloadThreshold {
+        if body.count < offloadThreshold && !handler.isComputeHeavy {
             // A few rows take microseconds: answering on this thread saves the two thread hops a
             // pool costs, which would dominate one-row latency.
             answer = handler.invoke(invocation)
         } else {
-            // A large batch can take long enough to starve the small Swift concurrency pool (one
-            // thread per core), and with it /ping's 2 s deadline; Dispatch adds threads instead.
+            // A large batch (or one image through a deep network) can take long enough to starve
+            // the small Swift concurrency pool (one thread per core), and with it /ping's 2 s
+            // deadline; Dispatch adds threads instead.
             answer = await withCheckedContinuation { continuation in
                 DispatchQueue.global(qos: .userInitiated).async {
                     continuation.resume(returning: handler.invoke(invocation))

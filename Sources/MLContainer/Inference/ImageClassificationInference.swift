@@ -30,6 +30,8 @@ public struct ImageClassificationInference: InvocationHandler {
     public var limits = ImageLimits(maximumSide: 16_384, maximumPixels: 64_000_000)
 
     public var algorithm: String { Self.algorithm }
+    /// One image is a whole forward pass of a ResNet (milliseconds to a second).
+    public var isComputeHeavy: Bool { true }
 
     public init(model: ImageClassifierModel, defaultAccept: String? = nil) throws(ContainerError) {
         self.model = model

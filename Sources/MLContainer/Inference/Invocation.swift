@@ -46,4 +46,11 @@ public protocol InvocationHandler: Sendable {
     var algorithm: String { get }
     /// Answers one request. Never throws: every failure is an error response.
     func invoke(_ request: InvocationRequest) -> InvocationResponse
+    /// Whether even a small request may take long (one image through a deep network): the
+    /// server then answers it off its event loops, whatever the body's size.
+    var isComputeHeavy: Bool { get }
+}
+
+extension InvocationHandler {
+    public var isComputeHeavy: Bool { false }
 }
