@@ -167,6 +167,27 @@ struct ImageGeometryTests {
         #expect(message == "the crop 224×224 at (0, 0) does not fit inside the 7×5 image; the crop must lie within 0..<7 × 0..<5")
     }
 
+    @Test("the vectorizable rounding equals UInt8(min(v + 0.5, 255)) around every half-integer and at random")
+    func roundedByte() {
+        var mismatches = 0
+        for k in 0...300 {
+            var v = Float(k) + 0.5 - 0.002
+            while v < Float(k) + 0.5 + 0.002 {   // every Float near the rounding boundary
+                if v >= 0, ResizeAxis.roundedByte(v) != UInt8(min(v + 0.5, 255)) { mismatches += 1 }
+                v = v.nextUp
+            }
+        }
+        var rng = SeededRandom(seed: 21)
+        for _ in 0..<100_000 {
+            let v = Float(rng.unit() * 270)
+            if ResizeAxis.roundedByte(v) != UInt8(min(v + 0.5, 255)) { mismatches += 1 }
+        }
+        for v: Float in [0, .leastNonzeroMagnitude, 0.5, 254.5, 255, 255.49998, 255.5, 1e6] where ResizeAxis.roundedByte(v) != UInt8(min(v + 0.5, 255)) {
+            mismatches += 1
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("speed: 256×256 → 224×224 RGB takes well under a millisecond")
     func resizeSpeed() throws {
         var rng = SeededRandom(seed: 17)
