@@ -35,6 +35,7 @@ struct ImageListTests {
             ImageListEntry(index: 5, labels: [1], path: "./x.jpg", line: 5),
         ])
         #expect(try parse(text + "\n\n").entries == list.entries, "trailing blank lines")
+        #expect(try ImageList(bytes: [0xEF, 0xBB, 0xBF] + Array(text.utf8), name: "bom.lst").entries == list.entries, "a byte-order mark")
     }
 
     @Test("multi-label lines: every line the same number of labels, any float")
