@@ -34,6 +34,7 @@ import Darwin
 ///   (libpng's simplified API would give the exact 16-bit samples only as *linear* data with
 ///   alpha premultiplied, which cannot drop alpha; Pillow clips 16-bit gray to 255, which
 ///   ruins the image, so there is no single Pillow rule to follow.)
+/// - **EXIF orientation is not applied** (Pillow's `Image.open` does not apply it either).
 /// - **Color management is not applied**: the PNG `gAMA` chunk is ignored (libpng would
 ///   otherwise gamma-correct images whose gAMA is far from sRGB's), as Pillow, OpenCV and so
 ///   MXNet ignore it; ICC profiles are ignored. Samples are returned as stored.
@@ -85,7 +86,7 @@ public enum ImageDecoder {
         }
     }
 
-    /// Decodes a PNG or JPEG image held in an array (see ``decode(_:source:channels:limits:)-(UnsafeRawBufferPointer,_,_,_)``).
+    /// Decodes a PNG or JPEG image held in an array (see the `UnsafeRawBufferPointer` form).
     public static func decode(
         _ bytes: [UInt8], source: String, channels: Int = 3, limits: ImageLimits = .default
     ) throws(DataError) -> PixelImage {

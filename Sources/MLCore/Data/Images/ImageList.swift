@@ -38,7 +38,7 @@ public struct ImageListEntry: Sendable, Hashable {
 ///   and so are spaces around the index and the labels; blank lines are skipped; `\n` or `\r\n`
 ///   line ends, with or without a final newline. Unlike MXNet's `strip()`, tabs at the ends of a
 ///   line are not dropped: a trailing tab leaves an empty last field, which is an error, not a
-///   silent change in the number of fields;
+///   silent change in the number of fields; a UTF-8 byte-order mark at the start is skipped;
 /// - the index is an integer, unique within the list;
 /// - labels are finite decimal numbers (`im2rec` writes `3.000000`), and every line has the same
 ///   number of them (``labelCount``);
@@ -69,7 +69,8 @@ public struct ImageList: Sendable, Hashable {
         var firstLine: (line: Int, fields: Int)?
         var seen: [Int: Int] = [:]
         var lineNumber = 0
-        var lineStart = 0
+        // A UTF-8 byte-order mark (Windows editors write one) is not part of the first index.
+        var lineStart = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         let count = bytes.count
         while lineStart < count {
             lineNumber += 1

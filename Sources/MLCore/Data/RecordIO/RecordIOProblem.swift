@@ -20,7 +20,8 @@ public struct RecordLocation: Equatable, Sendable, CustomStringConvertible {
 /// The rule a RecordIO record breaks, carried by ``DataError/badRecord(_:_:)``.
 ///
 /// Framing problems (the dmlc layer, see ``RecordIOFraming``) come first, then protobuf-content
-/// problems (see ``RecordIOProtobufReader``). Each message says what was expected.
+/// problems (see ``RecordIOProtobufReader``), then MXNet image-record problems (see
+/// ``MXNetImageRecord``). Each message says what was expected.
 public enum RecordIOProblem: Error, Equatable, Sendable, CustomStringConvertible {
     // MARK: Framing
 

@@ -42,7 +42,7 @@ Files (all tiny):
     cmyk.jpg           CMYK, 8x8 (refused: TurboJPEG cannot convert CMYK to RGB)
   Broken input (no .npy)
     truncated.png      rgb8.png cut in the middle of its IDAT chunk
-    truncated.jpg      rgb420.jpg cut at 60 % (the entropy-coded data stops)
+    truncated.jpg      rgb420.jpg cut halfway through its entropy-coded data (after SOS)
     corrupt.png        rgb8.png with one IDAT byte flipped (CRC mismatch)
     corrupt.jpg        rgb420.jpg with its SOF0 precision byte set to 7
     lying_size.png     IHDR says 16x16, IDAT holds 16x8 rows
@@ -245,7 +245,8 @@ flipped[idat + 8 + idat_length // 2] ^= 0xFF
 write("corrupt.png", bytes(flipped))
 
 jpeg = read("rgb420.jpg")
-write("truncated.jpg", jpeg[:len(jpeg) * 6 // 10])
+sos = jpeg.index(b"\xff\xda")
+write("truncated.jpg", jpeg[:sos + (len(jpeg) - sos) // 2])
 sof = jpeg.index(b"\xff\xc0")
 bad = bytearray(jpeg)
 bad[sof + 4] = 7            # SOF0: length (2 bytes), then precision
