@@ -8,7 +8,7 @@ import Testing
 /// early stopping's rule, the same bits for any worker count with augmentation on, resuming
 /// through the binary checkpoint, and the quality goals on the bundled data (a ResNet-20 on the
 /// synthetic shapes and on the digits as images).
-@Suite struct ImageClassifierTrainerTests {
+@Suite(.serialized) struct ImageClassifierTrainerTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     // MARK: Losses and metrics
@@ -235,14 +235,18 @@ import Testing
                                    augmentation: ImageAugmentation(kind: kind, normalization: .imageNet(channels: 3), seed: hp.seed), resize: hp.resize)
     }
 
-    @Test func resNet20LearnsTheSyntheticShapes() throws {
+    @Test func resNet20LearnsTheSyntheticShapes() async throws {
+        try await onOwnThread { try Self.trainShapes() }
+    }
+
+    static func trainShapes() throws {
         let hp = try ImageClassificationHyperparameters(strings: [
             "num_classes": "6", "num_training_samples": "1200", "num_layers": "20", "image_shape": "3,32,32",
             "epochs": "6", "mini_batch_size": "32", "learning_rate": "0.05", "lr_scheduler_step": "4", "seed": "1",
             "augmentation_type": "crop",
         ])
-        let train = try Self.shapes("train", hyperparameters: hp, kind: .crop)
-        let validation = try Self.shapes("validation", hyperparameters: hp, kind: nil)
+        let train = try shapes("train", hyperparameters: hp, kind: .crop)
+        let validation = try shapes("validation", hyperparameters: hp, kind: nil)
         let trainer = ImageClassifierTrainer(hyperparameters: hp, workers: 2)
         let start = Date()
         let result = try trainer.fit(train: train, validation: validation, initial: try trainer.initialNetwork(),
@@ -251,13 +255,17 @@ import Testing
         #expect(accuracy >= 0.95, "validation accuracy \(accuracy) after \(Date().timeIntervalSince(start)) s")
     }
 
-    @Test func resNet20OnTheDigitsAsImagesReaches97Percent() throws {
+    @Test func resNet20OnTheDigitsAsImagesReaches97Percent() async throws {
+        try await onOwnThread { try Self.trainDigits() }
+    }
+
+    static func trainDigits() throws {
         let hp = try ImageClassificationHyperparameters(strings: [
             "num_classes": "10", "num_training_samples": "1437", "num_layers": "20", "image_shape": "1,8,8",
             "epochs": "12", "mini_batch_size": "32", "optimizer": "adam", "learning_rate": "0.003", "seed": "1",
         ])
         func load(_ split: String) throws -> AugmentedImages {
-            var reader = try MXNetImageRecordReader(path: Self.repository.appendingPathComponent("data/digits-images/\(split).rec").path)
+            var reader = try MXNetImageRecordReader(path: repository.appendingPathComponent("data/digits-images/\(split).rec").path)
             var images: [AugmentedImages.Stored] = [], labels: [Float] = []
             while let (record, location) = try reader.nextRecord() {
                 images.append(.decoded(try AugmentedImages.prepare(record.image, source: "\(location)", shape: hp.imageShape, resize: nil)))

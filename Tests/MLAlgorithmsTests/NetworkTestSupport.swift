@@ -67,3 +67,14 @@ func digitsImages(_ channel: String) throws -> ImageDataset {
     }
     return try ImageDataset(shape: FeatureShape(channels: 1, height: 8, width: 8), images: images, targets: labels)
 }
+
+/// Runs `body` on a thread of its own and awaits it. Swift Testing runs test functions on the
+/// cooperative pool (one thread per core); a training run that holds a pool thread for minutes
+/// can starve the tests that serve HTTP on the same pool, so long runs go here instead.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
