@@ -60,12 +60,14 @@ struct BoundBatchNorm2D: BoundLayer {
         if context.training {
             let m = rows * plane
             for ch in 0..<c {
-                // Two passes in Double: the variance of values far from zero stays accurate.
+                // Two passes: the mean, then the squared deviations from it, so the variance of
+                // values far from zero stays accurate. Each plane is summed in Float with eight
+                // partial sums (SIMD), the planes in Double.
                 var s = 0.0
-                for n in 0..<rows { let p = x + (n * c + ch) * plane; for i in 0..<plane { s += Double(p[i]) } }
+                for n in 0..<rows { s += Double(sum(x + (n * c + ch) * plane, count: plane)) }
                 let mean = s / Double(m)
                 var q = 0.0
-                for n in 0..<rows { let p = x + (n * c + ch) * plane; for i in 0..<plane { let d = Double(p[i]) - mean; q += d * d } }
+                for n in 0..<rows { q += Double(squaredDeviations(x + (n * c + ch) * plane, from: Float(mean), count: plane)) }
                 let biased = q / Double(m)
                 means[ch] = Float(mean)
                 inverse[ch] = Float(1 / (biased + Double(epsilon)).squareRoot())
@@ -84,8 +86,7 @@ struct BoundBatchNorm2D: BoundLayer {
             let g = weight >= 0 ? context.parameters[weight + ch] : 1, b = bias >= 0 ? context.parameters[bias + ch] : 0
             let scale = g * inverse[ch], shift = b - means[ch] * scale
             for n in 0..<rows {
-                let p = x + (n * c + ch) * plane, q = y + (n * c + ch) * plane
-                for i in 0..<plane { q[i] = p[i] * scale + shift }
+                scaleShift(x + (n * c + ch) * plane, into: y + (n * c + ch) * plane, scale: scale, shift: shift, count: plane)
             }
         }
     }
@@ -97,27 +98,24 @@ struct BoundBatchNorm2D: BoundLayer {
         let m = Float(rows * plane)
         for ch in 0..<c {
             let mean = means[ch], inv = inverse[ch]
-            var sumDy: Float = 0, sumDyXhat: Float = 0
+            var sumDy: Float = 0, sumDyCentered: Float = 0
             for n in 0..<rows {
-                let p = x + (n * c + ch) * plane, g = dy + (n * c + ch) * plane
-                for i in 0..<plane { sumDy += g[i]; sumDyXhat += g[i] * (p[i] - mean) * inv }
+                let (a, b) = gradientSums(dy + (n * c + ch) * plane, x + (n * c + ch) * plane, center: mean, count: plane)
+                sumDy += a
+                sumDyCentered += b
             }
+            let sumDyXhat = sumDyCentered * inv
             if weight >= 0 { context.gradients[weight + ch] += sumDyXhat }
             if bias >= 0 { context.gradients[bias + ch] += sumDy }
             guard let dx else { continue }
             let gamma = weight >= 0 ? context.parameters[weight + ch] : 1
             let k = gamma * inv
-            if context.training {
-                let a = sumDy / m, b = sumDyXhat / m
-                for n in 0..<rows {
-                    let p = x + (n * c + ch) * plane, g = dy + (n * c + ch) * plane, d = dx + (n * c + ch) * plane
-                    for i in 0..<plane { d[i] = k * (g[i] - a - (p[i] - mean) * inv * b) }
-                }
-            } else {
-                for n in 0..<rows {
-                    let g = dy + (n * c + ch) * plane, d = dx + (n * c + ch) * plane
-                    for i in 0..<plane { d[i] = k * g[i] }
-                }
+            // Training: dx = k·(g − Σg/m − (x − μ)·inv·Σ(g·x̂)/m) = k·g + β·x + γ.
+            let beta: Float = context.training ? -k * inv * (sumDyXhat / m) : 0
+            let shift: Float = context.training ? -k * (sumDy / m) - beta * mean : 0
+            for n in 0..<rows {
+                let o = (n * c + ch) * plane
+                combine(dy + o, x + o, into: dx + o, alpha: k, beta: beta, gamma: shift, count: plane)
             }
         }
     }

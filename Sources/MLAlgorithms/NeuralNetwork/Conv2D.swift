@@ -44,6 +44,10 @@ public struct Conv2D: BindableLayer, Codable, Hashable {
     /// spans many images, small enough to stay near the caches.
     public static let columnBudget = 1 << 20
 
+    /// Columns a convolution GEMM should have at least (images are batched up to this): narrower
+    /// GEMMs spend more of their time packing than multiplying.
+    public static let minimumColumns = 512
+
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Padding = .valid, dilation: Int = 1, groups: Int = 1, useBias: Bool = true,
                 initialization: Initialization = .pytorch) {
@@ -119,12 +123,31 @@ public struct Conv2D: BindableLayer, Codable, Hashable {
             ? layout.parameter(path + "bias", shape: [outputChannels], initializer: initialization == .pytorch ? .uniform(bound: bound) : .constant(0))
             : -1
         let direct = kernelHeight == 1 && kernelWidth == 1 && stride == 1 && pad == (0, 0, 0, 0) && groups == 1
-        // Images per GEMM: as many as the column budget allows, at least one.
-        let chunk = direct ? 1 : max(1, min(layout.batchCapacity, Conv2D.columnBudget / max(1, k * plane)))
+        // Images per GEMM: enough for a GEMM of at least `Conv2D.minimumColumns` columns (one
+        // image, written straight into NCHW, when its plane alone is that wide), within the
+        // column budget, at least one.
+        func images(_ rowsK: Int, _ plane: Int) -> Int {
+            let wanted = (Conv2D.minimumColumns + plane - 1) / max(1, plane)
+            return max(1, min(layout.batchCapacity, wanted, Conv2D.columnBudget / max(1, rowsK * plane)))
+        }
+        let chunk = direct ? 1 : images(k, plane)
         let columns = direct ? -1 : layout.workspace(perRow: 0, fixed: k * plane * chunk)
-        let matrix = direct ? -1 : layout.workspace(perRow: 0, fixed: outputChannels / groups * plane * chunk)
+        let matrix = direct || chunk == 1 ? -1 : layout.workspace(perRow: 0, fixed: outputChannels / groups * plane * chunk)
+        // Stride 1, no dilation, one group, the output as wide as the input, padding below the
+        // kernel: every im2col row is the input shifted by a constant offset, and the input
+        // gradient is the correlation of dY with the flipped kernel (no col2im).
+        let shifted = !direct && stride == 1 && dilation == 1 && output.width == input.width
+        let transposed = shifted && groups == 1 && pad.top < kernelHeight && pad.left < kernelWidth
+            && pad.bottom < kernelHeight && pad.right < kernelWidth
+        let kT = outputChannels * kernelHeight * kernelWidth, inPlane = input.planeSize
+        let chunkT = transposed ? images(kT, inPlane) : 0
+        try checkedDimensions([kT * inPlane * max(1, chunkT)], path: path)
         return BoundConv2D(input: input, output: output, kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride,
                            padTop: pad.top, padLeft: pad.left, dilation: dilation, groups: groups, weight: weight, bias: bias,
-                           direct: direct, chunk: chunk, columns: columns, matrix: matrix)
+                           direct: direct, chunk: chunk, columns: columns, matrix: matrix, shifted: shifted,
+                           transposed: transposed, chunkT: chunkT,
+                           columnsT: transposed ? layout.workspace(perRow: 0, fixed: kT * inPlane * chunkT) : -1,
+                           matrixT: transposed && chunkT > 1 ? layout.workspace(perRow: 0, fixed: inputChannels * inPlane * chunkT) : -1,
+                           flipped: transposed ? layout.workspace(perRow: 0, fixed: kT * inputChannels) : -1)
     }
 }

@@ -98,7 +98,7 @@ struct BoundResidualBlock: BoundLayer {
         } else {
             s = x
         }
-        for i in 0..<count { let v = m[i] + s[i]; y[i] = v.isNaN ? v : max(v, 0) }
+        addReLU(m, s, into: y, count: count)
     }
 
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
@@ -106,14 +106,15 @@ struct BoundResidualBlock: BoundLayer {
         let count = context.rows * output.count
         // The sum's gradient goes down both paths; the main path may overwrite its copy.
         let dz = context.workspace + sumGradient
-        for i in 0..<count { let g = y[i] > 0 ? dy[i] : 0; dz[i] = g; dy[i] = g }
+        reluBackward(y, dy, dz, count: count)
+        copy(dz, into: dy, count: count)
         let dxMain: UnsafeMutablePointer<Float>? = dx == nil ? nil : context.workspace + mainInputGradient
         main.backward(x, UnsafePointer(context.workspace + mainOutput), dz, dxMain, context)
         if let shortcut {
             shortcut.backward(x, UnsafePointer(context.workspace + shortcutOutput), dy, dx, context)
-            if let dx, let dxMain { for i in 0..<(context.rows * input.count) { dx[i] += dxMain[i] } }
+            if let dx, let dxMain { add(dxMain, into: dx, count: context.rows * input.count) }
         } else if let dx, let dxMain {
-            for i in 0..<count { dx[i] = dxMain[i] + dy[i] }
+            sum(dxMain, dy, into: dx, count: count)
         }
     }
 
