@@ -13,10 +13,12 @@ import Testing
                    Flatten(), Dense(inputFeatures: 512, outputFeatures: 64), ReLU(), Dense(inputFeatures: 64, outputFeatures: 10))
     }
 
-    @Test func digitsAsImagesReach96AndAHalfPercentHeldOut() throws {
+    @Test func digitsAsImagesReach97PercentHeldOut() throws {
         let train = try digitsImages("train"), test = try digitsImages("validation")
         var settings = NetworkTrainer.Settings()
-        settings.epochs = 15
+        // 20 epochs: seeds 1–6 then reach 97.5–98.3% (15 epochs gave 96.9–98.9%, too close to
+        // the bar for rounding-level kernel changes, which move a result by an image of 360).
+        settings.epochs = 20
         settings.batchSize = 32
         settings.optimizer = .adam(learningRate: 0.002)
         settings.workers = 2
@@ -31,10 +33,7 @@ import Testing
             if let best = row.indices.max(by: { row[$0] < row[$1] }), best - r * 10 == Int(test.targets[r]) { correct += 1 }
         }
         let accuracy = Double(correct) / Double(test.rows)
-        // 96.5%: rounding-level changes in the convolution kernels (a different summation order
-        // in the input gradient) move this by an image or two of the 360: 96.94% since the
-        // transposed input gradient, at least 97% before.
-        #expect(accuracy >= 0.965, "held-out accuracy \(accuracy) after \(Date().timeIntervalSince(start)) s")
+        #expect(accuracy >= 0.97, "held-out accuracy \(accuracy) after \(Date().timeIntervalSince(start)) s")
     }
 
     /// A network with every source of nondeterminism a worker count could touch: batch norm,
@@ -253,3 +252,4 @@ final class SavedStates: @unchecked Sendable {
     func append(_ s: NetworkTrainingState) { lock.lock(); states.append(s); lock.unlock() }
     var last: NetworkTrainingState? { lock.lock(); defer { lock.unlock() }; return states.last }
 }
+

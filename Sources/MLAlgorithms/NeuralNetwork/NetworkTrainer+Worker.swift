@@ -12,17 +12,17 @@ struct TrainingWorker<C: Communicator> {
     let checkpoint: (@Sendable (NetworkTrainingState) throws -> Void)?
     let events: @Sendable (TrainingEvent) -> Void
     let net: BoundNetwork
-    let evaluationNet: BoundNetwork
     let workspace: Workspace
-    let evaluationWorkspace: Workspace
     let width: Int
     var shardImages: [Float]
     var shardTargets: [Float]
     var evaluationImages: [Float]
     var evaluationOutput: [Float]
 
-    /// Rows per evaluation micro-shard.
-    static var evaluationRows: Int { Network.inferenceRows }
+    /// Rows per evaluation micro-shard: the training micro-shard's, so evaluation runs in the
+    /// training network's workspace (binding a second, larger network would double the
+    /// activations kept in memory).
+    var evaluationRows: Int { net.batchCapacity }
 
     init(settings: NetworkTrainer.Settings, network: Network, train: any NetworkInputs, validation: (any NetworkInputs)?, comm: C,
          cancellation: CancellationFlag?, checkpoint: (@Sendable (NetworkTrainingState) throws -> Void)?,
@@ -36,16 +36,14 @@ struct TrainingWorker<C: Communicator> {
         self.events = events
         let rows = min(settings.microShardRows, settings.batchSize)
         net = try network.bound(rows: rows)
-        evaluationNet = try network.bound(rows: Self.evaluationRows)
         workspace = Workspace(net)
-        evaluationWorkspace = Workspace(evaluationNet)
         // The partial, plus two slots: the shard's top-k hits, and whether this rank saw a
         // cancellation request.
         width = net.partialWidth + 2
         shardImages = [Float](repeating: 0, count: rows * train.shape.count)
         shardTargets = [Float](repeating: 0, count: rows * train.targetWidth)
-        evaluationImages = [Float](repeating: 0, count: Self.evaluationRows * train.shape.count)
-        evaluationOutput = [Float](repeating: 0, count: Self.evaluationRows * net.output.count)
+        evaluationImages = []
+        evaluationOutput = [Float](repeating: 0, count: rows * net.output.count)
     }
 
     /// The epoch's row order: a seeded permutation keyed by the epoch, or the stored order.
@@ -176,16 +174,16 @@ struct TrainingWorker<C: Communicator> {
     /// (its evaluation view: no augmentation), each rank taking its share of fixed evaluation
     /// micro-shards, reduced in the fixed tree.
     mutating func evaluate(_ data: any NetworkInputs, state: NetworkTrainingState) throws -> Evaluation {
-        let shards = MicroShards(rows: data.rows, shardRows: Self.evaluationRows)
+        let shards = MicroShards(rows: data.rows, shardRows: evaluationRows)
         let mine = shards.shards(forRank: comm.rank, of: comm.size)
         var local = [Float](repeating: 0, count: mine.count * 3)
         let outWidth = net.output.count, topK = settings.topK
-        if evaluationImages.count < Self.evaluationRows * data.shape.count {
-            evaluationImages = [Float](repeating: 0, count: Self.evaluationRows * data.shape.count)
+        if evaluationImages.count < evaluationRows * data.shape.count {
+            evaluationImages = [Float](repeating: 0, count: evaluationRows * data.shape.count)
         }
         for (k, shard) in mine.enumerated() {
             let range = shards.rows(ofShard: shard)
-            let net = evaluationNet, workspace = evaluationWorkspace, loss = settings.loss
+            let net = net, workspace = workspace, loss = settings.loss
             try evaluationImages.withUnsafeMutableBufferPointer { x in
                 // invariant: the buffer holds evaluationRows ≥ 1 images of at least one value
                 try data.fill(Array(range)[...], epoch: 0, training: false, into: x.baseAddress!) // invariant: see above
