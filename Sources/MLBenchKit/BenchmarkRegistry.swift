@@ -10,6 +10,7 @@ public enum BenchmarkRegistry {
         GBDTSuite(),
         CNNSuite(),
         ServeSuite(),
+        ScalingSuite(),
     ]
 
     public static var names: [String] { suites.map(\.name) }

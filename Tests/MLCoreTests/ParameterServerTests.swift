@@ -250,7 +250,7 @@ struct ParameterServerTests {
         try server.push(worker: 0, step: 0, partials: [], microShards: 0..<0)
         let start = Date()
         #expect(throws: ParameterServerError.timedOut(operation: "pull", seconds: 0.3)) { _ = try server.pull(worker: 0, step: 1) }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 10)
         let stale = try ParameterServer<Float>(initial: [0], shards: 1, workers: 2, consistency: .boundedStaleness(0), timeout: bounded) { _, _, _, _, _ in }
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { stale.abort(reason: "worker 1 failed") }
         #expect(throws: ParameterServerError.aborted(reason: "worker 1 failed")) { _ = try stale.pull(worker: 0, step: 3) }

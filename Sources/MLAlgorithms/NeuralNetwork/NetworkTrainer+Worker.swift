@@ -18,6 +18,11 @@ struct TrainingWorker<C: Communicator> {
     var shardTargets: [Float]
     var evaluationImages: [Float]
     var evaluationOutput: [Float]
+    /// The parameter server the steps go through (`nil`: all-reduce), its optimizer, and the
+    /// state's step count when the server was made (the server counts steps from 0).
+    var server: ParameterServer<Float>? = nil
+    var serverOptimizer: ServerOptimizer? = nil
+    var serverBase = 0
 
     /// Rows per evaluation micro-shard: the training micro-shard's, so evaluation runs in the
     /// training network's workspace (binding a second, larger network would double the
@@ -61,8 +66,8 @@ struct TrainingWorker<C: Communicator> {
             let rows = try order(epoch: epoch)
             while state.stepInEpoch < batches {
                 let lo = state.stepInEpoch * settings.batchSize, hi = min(train.rows, lo + settings.batchSize)
-                let (loss, correct, topK, stop) = try step(Array(rows[lo..<hi]), epoch: epoch, state: &state)
-                let mean = loss / Double(hi - lo)
+                let (loss, correct, topK, stop, counted) = try step(Array(rows[lo..<hi]), epoch: epoch, state: &state)
+                let mean = loss / Double(max(1, counted))
                 guard mean.isFinite else {
                     throw NetworkError.diverged(epoch: epoch, step: state.stepInEpoch,
                                                 reason: "the loss is \(mean); lower the learning rate (now \(learningRate(state))) or check the data for extreme values")
@@ -76,21 +81,39 @@ struct TrainingWorker<C: Communicator> {
                 state.epochLoss += loss
                 state.epochCorrect += correct
                 if settings.topK > 0 { state.epochTopK = (state.epochTopK ?? 0) + topK }
-                state.epochRows += hi - lo
+                state.epochRows += counted
                 state.epochStepLosses.append(Float(mean))
                 state.stepInEpoch += 1
                 state.steps += 1
                 if comm.rank == 0 { events(.progress(epoch: epoch, completed: state.stepInEpoch, total: batches)) }
                 if stop {
+                    settleOptimizer(&state)
                     if comm.rank == 0 { try checkpoint?(state) }
                     return .cancelled
                 }
             }
+            var cancelled = false
+            if let server, server.consistency != .synchronous {
+                try settleEpoch(&state, server: server)
+                // Ranks stop together: only here, where every rank has finished the epoch.
+                var flag = [cancellation?.isCancelled == true ? 1.0 : 0.0]
+                try comm.allReduceSum(&flag)
+                cancelled = flag[0] > 0
+            }
             let stopEarly = try finishEpoch(&state, epoch: epoch, seconds: Date().timeIntervalSince(started))
+            settleOptimizer(&state)
             if comm.rank == 0 { try checkpoint?(state) }
             if stopEarly { return .earlyStopped }
+            if cancelled, state.epochsCompleted < settings.epochs { return .cancelled }
         }
+        settleOptimizer(&state)
         return .completedEpochs
+    }
+
+    /// With a parameter server, the optimizer state lives on its shards: copied into `state`
+    /// before a checkpoint and at the end, so a checkpoint resumes either way.
+    func settleOptimizer(_ state: inout NetworkTrainingState) {
+        if let serverOptimizer { state.optimizer = serverOptimizer.assembled() }
     }
 
     func learningRate(_ state: NetworkTrainingState) -> Float {
@@ -100,12 +123,13 @@ struct TrainingWorker<C: Communicator> {
 
     /// One mini-batch: this rank's micro-shards, the reduction, the update. Returns the summed
     /// loss, the correct count, the top-k hits and whether any rank was asked to stop.
-    mutating func step(_ rows: [Int], epoch: Int, state: inout NetworkTrainingState) throws -> (Double, Double, Double, Bool) {
+    mutating func step(_ rows: [Int], epoch: Int, state: inout NetworkTrainingState) throws -> (Double, Double, Double, Bool, Int) {
         let shards = MicroShards(rows: rows.count, shardRows: settings.microShardRows)
         let mine = shards.shards(forRank: comm.rank, of: comm.size)
         var local = [Float](repeating: 0, count: mine.count * width)
         let scale = 1 / Float(rows.count)
-        let stopRequested = cancellation?.isCancelled ?? false
+        // Non-synchronous servers stop at the end of an epoch (see `run`).
+        let stopRequested = (server.map { $0.consistency == .synchronous } ?? true) && cancellation?.isCancelled == true
         let targetWidth = train.targetWidth
         for (k, shard) in mine.enumerated() {
             let range = shards.rows(ofShard: shard)
@@ -145,11 +169,19 @@ struct TrainingWorker<C: Communicator> {
             }
             if stopRequested { local[k * width + width - 1] = 1 }
         }
-        let total = try comm.reduceMicroShards(local, width: width, shards: shards)
         let p = net.parameterCount, s = net.statisticCount
-        let gradients = Array(total[0..<p])
-        settings.optimizer.step(parameters: &state.parameters, gradients: gradients, state: &state.optimizer,
-                                learningRate: learningRate(state))
+        let total: [Float]
+        var counted = rows.count
+        if let server {
+            total = try exchange(local, mine: mine, server: server, state: state)
+            state.parameters = Array(total[0..<p])
+            if server.consistency != .synchronous { counted = shards.rows(forRank: comm.rank, of: comm.size).count }
+        } else {
+            total = try comm.reduceMicroShards(local, width: width, shards: shards)
+            let gradients = Array(total[0..<p])
+            settings.optimizer.step(parameters: &state.parameters, gradients: gradients, state: &state.optimizer,
+                                    learningRate: learningRate(state))
+        }
         if s > 0 {
             let root = net.root
             total.withUnsafeBufferPointer { t in
@@ -160,7 +192,7 @@ struct TrainingWorker<C: Communicator> {
             }
             state.batchesTracked += 1
         }
-        return (Double(total[p + s]), Double(total[p + s + 1]), Double(total[p + s + 2]), total[p + s + 3] > 0)
+        return (Double(total[p + s]), Double(total[p + s + 1]), Double(total[p + s + 2]), total[p + s + 3] > 0, counted)
     }
 
     /// What evaluation sums over a data set.

@@ -38,6 +38,9 @@ public struct NetworkTrainer: Sendable {
         public var selection: Selection = .validationLoss
         /// Stop when the selection metric stops improving on validation (`nil`: never).
         public var earlyStopping: EarlyStopping?
+        /// Steps go through a parameter server of this shape instead of all-reduce (`nil`:
+        /// all-reduce). In-process workers only.
+        public var parameterServer: NetworkParameterServer?
 
         public init() {}
 
@@ -62,6 +65,14 @@ public struct NetworkTrainer: Sendable {
                 throw .invalidSetting(name: "selection", value: "validation accuracy", rule: "needs a classification or multi-label loss")
             }
             if let earlyStopping { try earlyStopping.validate() }
+            if let parameterServer {
+                guard parameterServer.shards >= 1 else {
+                    throw .invalidSetting(name: "parameter_server_shards", value: "\(parameterServer.shards)", rule: "must be ≥ 1")
+                }
+                if case .boundedStaleness(let st) = parameterServer.consistency, st < 0 {
+                    throw .invalidSetting(name: "parameter_server", value: parameterServer.consistency.description, rule: "staleness must be ≥ 0")
+                }
+            }
         }
     }
 
@@ -182,16 +193,25 @@ public struct NetworkTrainer: Sendable {
         _ = ComputeContext(threads: settings.workers, blasThreadPolicy: .singleThreaded, seed: settings.seed).applyBLASPolicy()
         var stopReason = StopReason.completedEpochs
         if state.epochsCompleted < settings.epochs {
-            let start = state, settings = settings
-            (state, stopReason) = try workerGroup.run { comm in
+            let start = state, settings = settings, group = workerGroup
+            let (server, serverOptimizer) = try makeServer(network: network, start: start, trainRows: train.rows, group: group, events: events)
+            (state, stopReason) = try group.run { comm in
                 func work<C: Communicator>(_ comm: C) throws -> (NetworkTrainingState, StopReason) {
                     var worker = try TrainingWorker(settings: settings, network: network, train: train, validation: validation, comm: comm,
                                                     cancellation: cancellation, checkpoint: checkpoint, events: events)
+                    worker.server = server
+                    worker.serverOptimizer = serverOptimizer
+                    worker.serverBase = start.steps
                     var s = start
                     let reason = try worker.run(&s)
                     return (s, reason)
                 }
-                return try work(comm)
+                do {
+                    return try work(comm)
+                } catch {
+                    server?.abort(reason: "worker \(comm.rank): \(error)")
+                    throw error
+                }
             }
         }
         var last = network
@@ -268,3 +288,50 @@ public struct NetworkTrainingState: Sendable, Codable, Hashable {
         batchesTracked = network.batchesTracked
     }
 }
+
+extension NetworkTrainer {
+    /// The parameter server ``Settings/parameterServer`` asks for, over the parameters and the
+    /// step's other sums (the all-reduce vector's layout), with the optimizer on its shards.
+    func makeServer(network: Network, start: NetworkTrainingState, trainRows: Int, group: any WorkerGroup,
+                    events: (TrainingEvent) -> Void) throws -> (ParameterServer<Float>?, ServerOptimizer?) {
+        guard let shape = settings.parameterServer else { return (nil, nil) }
+        guard group is InProcessWorkerGroup else {
+            throw NetworkError.invalidSetting(name: "parameter_server", value: shape.consistency.description,
+                                              rule: "runs among the workers of one process; across MPI processes training uses all-reduce")
+        }
+        let p = network.parameters.count, width = p + network.statisticCount + 4
+        let settings = settings, batches = max(1, (trainRows + settings.batchSize - 1) / settings.batchSize)
+        let rate: @Sendable (Int) -> Float = { step in
+            settings.decay.rate(base: settings.optimizer.learningRate, after: settings.decayEveryStep ? step : step / batches)
+        }
+        var ranges: [Range<Int>] = []
+        let optimizerBox = OptimizerBox()
+        let server: ParameterServer<Float>
+        do {
+            server = try ParameterServer<Float>(
+                initial: start.parameters + [Float](repeating: 0, count: width - p), shards: shape.shards, workers: group.size,
+                consistency: shape.consistency, timeout: settings.collectiveTimeout) { range, values, update, contributors, version in
+                    // invariant: set below, before any worker can push
+                    optimizerBox.value!.apply(range: range, values: values, update: update, contributors: contributors, version: version)
+                }
+            ranges = server.shardRanges
+        } catch {
+            throw NetworkError.invalidSetting(name: "parameter_server", value: shape.consistency.description, rule: error.description)
+        }
+        let optimizer = ServerOptimizer(optimizer: settings.optimizer, start: start.optimizer, ranges: ranges, parameterCount: p,
+                                        workers: group.size, firstStep: start.steps, synchronous: shape.consistency == .synchronous,
+                                        learningRate: rate)
+        optimizerBox.value = optimizer
+        if !shape.consistency.isDeterministic {
+            events(.note("parameter_server=\(shape.consistency): updates are applied as they arrive, so runs are not reproducible "
+                         + "and convergence may need a lower learning rate than synchronous training"))
+        }
+        return (server, optimizer)
+    }
+}
+
+/// Set once, before any worker runs; read by the server's update closure after that.
+private final class OptimizerBox: @unchecked Sendable {
+    var value: ServerOptimizer?
+}
+

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How much of each other's progress parameter-server workers must see before they go on.
-public enum ParameterServerConsistency: Sendable, Hashable, CustomStringConvertible {
+public enum ParameterServerConsistency: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Step `t`'s update is applied once every worker has pushed step `t`, as one sum in the
     /// fixed micro-shard tree; a pull for step `t + 1` waits for it. The result equals an
     /// all-reduce (``Communicator/reduceMicroShards(_:width:shards:)``) bit for bit.
