@@ -132,8 +132,16 @@ public struct ImageClassificationJob: TrainingJob {
         timings.host = plan.resources.currentHost
         let hp = plan.hyperparameters
         log(LinearLearnerJob.finalConfigurationLine(hp.resolved))
-        if let kv = hp.kvStore, plan.resources.hosts.count == 1 {
-            log("kv_store=\(kv): one host, so the workers of this process train synchronously data-parallel")
+        if let kv = hp.kvStore {
+            let inProcess = group == nil || group is InProcessWorkerGroup
+            switch kv {
+            case "dist_sync", "dist_device_sync" where inProcess:
+                log("kv_store=\(kv): through the parameter server (\(workers) shards), synchronously: the same bits as all-reduce")
+            case "dist_async", "dist_device_async" where inProcess:
+                log("kv_store=\(kv): through the parameter server, asynchronously: each worker's update is applied on arrival")
+            default:
+                log("kv_store=\(kv): all-reduce over \(group?.size ?? workers) workers" + (inProcess ? "" : " (MPI processes)"))
+            }
         }
 
         var trainer = ImageClassifierTrainer(hyperparameters: hp, workers: workers)

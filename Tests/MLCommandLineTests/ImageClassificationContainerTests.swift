@@ -92,6 +92,14 @@ struct ImageClassificationContainerTests {
         #expect(!again.lines.contains { $0.hasPrefix("Epoch[0]") })
         #expect(contents(cut.path + "/model/model.safetensors") == contents(whole.path + "/model/model.safetensors"))
         #expect(contents(cut.path + "/model/model.json") == contents(whole.path + "/model/model.json"))
+        // kv_store=dist_sync trains through the parameter server: the same weights as all-reduce.
+        hp["kv_store"] = "dist_sync"
+        let served = try imageTree(hyperparameters: hp, train: 64, validation: 32)
+        defer { served.remove() }
+        let run = mlc(["train", "--algorithm", "image-classification", "--root", served.path, "--workers", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.lines.contains { $0.hasPrefix("kv_store=dist_sync: through the parameter server") })
+        #expect(contents(served.path + "/model/model.safetensors") == contents(whole.path + "/model/model.safetensors"))
     }
 
     @Test("the model channel continues a previous job (directory or model.tar.gz); a different num_classes is refused")

@@ -94,6 +94,15 @@ public struct ImageClassifierTrainer: Sendable {
         s.shuffle = true
         s.seed = hp.seed
         s.workers = workers
+        // MXNet's KVStore values: the distributed ones go through the parameter server (one
+        // shard per worker, co-located), which runs among the workers of one process.
+        if group == nil || group is InProcessWorkerGroup {
+            switch hp.kvStore {
+            case "dist_sync", "dist_device_sync": s.parameterServer = NetworkParameterServer(shards: max(1, workers), consistency: .synchronous)
+            case "dist_async", "dist_device_async": s.parameterServer = NetworkParameterServer(shards: max(1, workers), consistency: .asynchronous)
+            default: break
+            }
+        }
         s.topK = hp.multiLabel ? 0 : (hp.topK ?? 0)
         s.selection = .validationAccuracy
         if hp.earlyStopping {
