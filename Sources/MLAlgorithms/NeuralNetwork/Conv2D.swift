@@ -169,8 +169,9 @@ public struct Conv2D: BindableLayer, Codable, Hashable {
     ///   all), and its GEMM measured 1.1–1.5× faster than the direct kernels on every pass;
     /// - it has at least ``directKernelMinimumInputChannels`` input channels: with fewer, the
     ///   weight gradient's register tiles (up to 8 rows of `C·kh` kernel rows) are mostly
-    ///   empty, and the direct forward and weight gradient measured slower (0.3–0.8× at 1 and 3
-    ///   channels: the small CNN's and ResNet's first convolutions);
+    ///   empty: its weight gradient measured 0.3× (1 channel, the small CNN's first
+    ///   convolution) and 0.5× (3 channels, ResNet's stem) the GEMM's speed, and the forward
+    ///   0.76× at 1 channel;
     /// - and at most ``directKernelChannelLimit`` input or output channels.
     ///
     /// The rule depends on the geometry only, never on timing at run time, so a network binds
