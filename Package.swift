@@ -52,8 +52,12 @@ let package = Package(
         ),
         // Compiler intrinsics Swift cannot spell (a prefetch hint), as static inline C.
         .target(name: "CIntrinsics"),
+        // Our own compute kernels in C (direct convolution): explicit SIMD per instruction set
+        // (portable, AVX2 + FMA, AVX-512) chosen at run time, which Swift cannot express. A small
+        // API of plain pointers and sizes; see docs/neural-networks.md "Direct convolution".
+        .target(name: "CKernels"),
         // The algorithms, written against MLCore. No files, HTTP or container names.
-        .target(name: "MLAlgorithms", dependencies: ["MLCore", "CIntrinsics"]),
+        .target(name: "MLAlgorithms", dependencies: ["MLCore", "CIntrinsics", "CKernels"]),
         // The SageMaker container contract: /opt/ml layout, configuration files, channels,
         // checkpoints, failure file; inference request decoding and response encoding. No HTTP.
         .target(name: "MLContainer", dependencies: ["MLCore", "MLAlgorithms"]),

@@ -3,9 +3,12 @@ import MLCore
 import Testing
 @testable import MLAlgorithms
 
-/// The convolution's fast paths against direct loops: the shifted im2col (stride 1, output as
-/// wide as the input), the transposed input gradient (the correlation of dY with the flipped
-/// kernel), one image per GEMM written straight into NCHW, and several images per GEMM.
+/// The convolution's paths against direct loops, each case run on im2col + GEMM and on the
+/// direct kernels with every instruction set this machine supports: the shifted im2col (stride
+/// 1, output as wide as the input), the transposed input gradient (the correlation of dY with
+/// the flipped kernel), one image per GEMM written straight into NCHW, several images per GEMM;
+/// the direct kernels' stride-1, phase-split strided and 1×1 paths. The kernels alone are tested
+/// against naive loops over many more geometries in `DirectConvolutionTests`.
 @Suite struct Conv2DKernelTests {
     /// `dx` and `dW` of `Σ y·dy` by the definition, in Double.
     static func naiveBackward(_ conv: Conv2D, input: FeatureShape, output: FeatureShape, x: [Float], dy: [Float], rows: Int,
@@ -60,10 +63,76 @@ import Testing
              input: FeatureShape(channels: 3, height: 1, width: 1), rows: 4),
         Case(conv: Conv2D(inputChannels: 4, outputChannels: 5, kernelSize: 3, stride: 2, padding: .explicit(height: 1, width: 1), useBias: false),
              input: FeatureShape(channels: 4, height: 9, width: 8), rows: 3),
+        // ResNet's projection (1×1, stride 2) on an odd plane, a strided 3×3 with bias on 33×33,
+        // the small CNN's valid 3×3 with bias, and a plain 1×1 with bias.
+        Case(conv: Conv2D(inputChannels: 17, outputChannels: 9, kernelSize: 1, stride: 2, useBias: false),
+             input: FeatureShape(channels: 17, height: 9, width: 9), rows: 3),
+        Case(conv: Conv2D(inputChannels: 3, outputChannels: 18, kernelSize: 3, stride: 2, padding: .explicit(height: 1, width: 1)),
+             input: FeatureShape(channels: 3, height: 33, width: 33), rows: 2),
+        Case(conv: Conv2D(inputChannels: 5, outputChannels: 11, kernelSize: 3),
+             input: FeatureShape(channels: 5, height: 13, width: 13), rows: 4),
+        Case(conv: Conv2D(inputChannels: 6, outputChannels: 7, kernelSize: 1),
+             input: FeatureShape(channels: 6, height: 5, width: 7), rows: 3),
     ]
 
-    @Test("forward, input gradient and weight gradient equal the direct loops", arguments: cases)
-    func convolutionPathsEqualDirectLoops(_ c: Case) throws {
+    /// How a case runs: forced onto im2col + GEMM, or onto the direct kernels with one
+    /// instruction set.
+    enum Path: Sendable, CustomStringConvertible {
+        case gemm
+        case direct(KernelInstructionSet)
+        var description: String {
+            switch self {
+            case .gemm: "im2col + GEMM"
+            case .direct(let isa): "direct \(isa)"
+            }
+        }
+        func run<T>(_ body: () throws -> T) rethrows -> T {
+            switch self {
+            case .gemm: try ConvolutionStrategy.$override.withValue(.gemm, operation: body)
+            case .direct(let isa):
+                try ConvolutionStrategy.$override.withValue(.direct) { try KernelInstructionSet.$override.withValue(isa, operation: body) }
+            }
+        }
+    }
+
+    static let paths: [Path] = [.gemm] + KernelInstructionSet.supported.map { .direct($0) }
+
+    @Test("forward, input gradient and weight gradient equal the direct loops", arguments: cases, paths)
+    func convolutionPathsEqualDirectLoops(_ c: Case, _ path: Path) throws {
+        try path.run { try check(c, path) }
+    }
+
+    /// The documented rule (``Conv2D/directKernel(input:padding:)``): direct for kernels larger
+    /// than 1×1 with 8 to 256 input channels, im2col + GEMM for 1×1 kernels, the first layers
+    /// (1 and 3 input channels), dilation and groups.
+    @Test func automaticStrategyFollowsTheDocumentedRule() throws {
+        func bound(_ conv: Conv2D, _ input: FeatureShape) throws -> BoundConv2D {
+            var layout = LayoutBuilder(batchCapacity: 4)
+            let b = try ConvolutionStrategy.$override.withValue(.automatic) { try conv.bind(input: input, path: "", layout: &layout) }
+            return try #require(b as? BoundConv2D)
+        }
+        let plane = FeatureShape(channels: 16, height: 32, width: 32)
+        let same = Conv2D(inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: .explicit(height: 1, width: 1), useBias: false)
+        let strided = Conv2D(inputChannels: 16, outputChannels: 32, kernelSize: 3, stride: 2, padding: .explicit(height: 1, width: 1), useBias: false)
+        let projection = Conv2D(inputChannels: 16, outputChannels: 32, kernelSize: 1, stride: 2, useBias: false)
+        let pointwise = Conv2D(inputChannels: 16, outputChannels: 32, kernelSize: 1)
+        #expect(try bound(same, plane).kernel?.isa == KernelInstructionSet.current)
+        #expect(try bound(strided, plane).kernel != nil)
+        #expect(try bound(Conv2D(inputChannels: 8, outputChannels: 4, kernelSize: 3), FeatureShape(channels: 8, height: 9, width: 9)).kernel != nil)
+        #expect(try bound(projection, plane).kernel == nil)
+        #expect(try bound(pointwise, plane).kernel == nil)
+        #expect(try bound(Conv2D(inputChannels: 16, outputChannels: 16, kernelSize: 3, dilation: 2), plane).kernel == nil)
+        // The first convolutions of ResNet (3 channels) and of the small CNN (1 channel).
+        #expect(try bound(Conv2D(inputChannels: 3, outputChannels: 16, kernelSize: 3, padding: .explicit(height: 1, width: 1)),
+                          FeatureShape(channels: 3, height: 32, width: 32)).kernel == nil)
+        #expect(try bound(Conv2D(inputChannels: 1, outputChannels: 32, kernelSize: 3), FeatureShape(channels: 1, height: 28, width: 28)).kernel == nil)
+        #expect(try bound(Conv2D(inputChannels: 7, outputChannels: 16, kernelSize: 3), FeatureShape(channels: 7, height: 9, width: 9)).kernel == nil)
+        // Wider than the limit on both sides.
+        #expect(try bound(Conv2D(inputChannels: 257, outputChannels: 260, kernelSize: 3), FeatureShape(channels: 257, height: 4, width: 4)).kernel == nil)
+        #expect(try bound(Conv2D(inputChannels: 256, outputChannels: 512, kernelSize: 3), FeatureShape(channels: 256, height: 4, width: 4)).kernel != nil)
+    }
+
+    func check(_ c: Case, _ path: Path) throws {
         var network = try Network(c.conv, inputShape: c.input, seed: 7)
         var random = RandomStream(seed: 11)
         var x = [Float](repeating: 0, count: c.rows * c.input.count)
@@ -76,10 +145,18 @@ import Testing
         var dy = [Float](repeating: 0, count: expected.count)
         try random.fillUniform(&dy, in: -1..<1)
         let (y, dx, grads) = try network.forwardBackward(x, upstream: dy, training: true)
-        expectClose(y, expected, atol: 1e-5, rtol: 1e-4, "\(c) forward")
+        expectClose(y, expected, atol: 1e-5, rtol: 1e-4, "\(c) \(path) forward")
         let (naiveDx, naiveDw) = Self.naiveBackward(c.conv, input: c.input, output: shape, x: x, dy: dy, rows: c.rows, weight: w)
-        expectClose(dx, naiveDx, atol: 1e-4, rtol: 1e-4, "\(c) input gradient")
-        expectClose(Array(grads[0..<wCount]), naiveDw, atol: 1e-4, rtol: 1e-4, "\(c) weight gradient")
+        expectClose(dx, naiveDx, atol: 1e-4, rtol: 1e-4, "\(c) \(path) input gradient")
+        expectClose(Array(grads[0..<wCount]), naiveDw, atol: 1e-4, rtol: 1e-4, "\(c) \(path) weight gradient")
+        if let b {
+            // Σ dy per output channel.
+            let plane = shape.planeSize
+            let naiveDb = (0..<c.conv.outputChannels).map { o in
+                Float((0..<c.rows).reduce(0.0) { s, n in s + (0..<plane).reduce(0.0) { $0 + Double(dy[n * shape.count + o * plane + $1]) } })
+            }
+            expectClose(Array(grads[wCount..<(wCount + b.count)]), naiveDb, atol: 1e-4, rtol: 1e-4, "\(c) \(path) bias gradient")
+        }
     }
 
     @Test func shiftedIm2colEqualsTheDefinition() {

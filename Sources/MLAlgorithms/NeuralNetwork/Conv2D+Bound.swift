@@ -1,5 +1,9 @@
-/// ``Conv2D`` bound to an input shape: im2col + GEMM, or one GEMM per image for a plain 1×1
-/// (stride 1, no padding, one group).
+/// ``Conv2D`` bound to an input shape: the direct kernels (``kernel``), im2col + GEMM, or one
+/// GEMM per image for a plain 1×1 (stride 1, no padding, one group).
+///
+/// **Direct** (``kernel`` set): forward, input gradient and weight (and bias) gradient are one C
+/// call each over the micro-shard (`CKernels`, docs/neural-networks.md "Direct convolution"),
+/// with their buffers in the network's shared scratch; nothing below applies.
 ///
 /// The column buffer holds `chunk` images side by side: row `r = (c·kh + i)·kw + j` of the
 /// group's `K = C/groups·kh·kw` rows, column `n·P + p` for image `n` of the chunk and output
@@ -26,10 +30,13 @@ struct BoundConv2D: BoundLayer {
     let padTop: Int, padLeft: Int, dilation: Int, groups: Int
     /// Offsets in the parameter buffer; `bias` is -1 without a bias.
     let weight: Int, bias: Int
-    let direct: Bool
+    /// The direct kernels' geometry, when they run this layer.
+    let kernel: DirectConvolution?
+    /// A plain 1×1: one GEMM per image.
+    let pointwise: Bool
     let chunk: Int
-    /// Workspace offsets of the column and matrix buffers (-1 on the direct path; `matrix` -1
-    /// with one image per chunk).
+    /// Workspace offsets of the column and matrix buffers (-1 on the direct and pointwise paths;
+    /// `matrix` -1 with one image per chunk).
     let columns: Int, matrix: Int
     let shifted: Bool
     let transposed: Bool
@@ -45,7 +52,12 @@ struct BoundConv2D: BoundLayer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ context: PassContext) {
         let plane = output.planeSize, cout = output.channels
         let w = context.parameters + weight
-        if direct {
+        if let kernel {
+            kernel.forward(images: context.rows, x, weight: w, bias: bias >= 0 ? context.parameters + bias : nil, into: y,
+                           scratch: context.scratch)
+            return
+        }
+        if pointwise {
             for n in 0..<context.rows {
                 sgemm(m: cout, n: plane, k: input.channels, a: w, lda: input.channels,
                       b: x + n * input.count, ldb: plane, beta: 0, c: y + n * output.count, ldc: plane)
@@ -86,13 +98,19 @@ struct BoundConv2D: BoundLayer {
                   _ dx: UnsafeMutablePointer<Float>?, _ context: PassContext) {
         let plane = output.planeSize, cout = output.channels
         let w = context.parameters + weight, dw = context.gradients + weight
+        if let kernel {
+            kernel.addParameterGradients(images: context.rows, x, dy, weightGradient: dw,
+                                         biasGradient: bias >= 0 ? context.gradients + bias : nil, scratch: context.scratch)
+            if let dx { kernel.inputGradient(images: context.rows, dy, weight: w, into: dx, scratch: context.scratch) }
+            return
+        }
         if bias >= 0 {
             let db = context.gradients + bias
             for n in 0..<context.rows {
                 for o in 0..<cout { db[o] += sum(dy + n * output.count + o * plane, count: plane) }
             }
         }
-        if direct {
+        if pointwise {
             for n in 0..<context.rows {
                 let dyn = dy + n * output.count
                 sgemm(transposeB: true, m: cout, n: input.channels, k: plane, a: dyn, lda: plane,

@@ -7,9 +7,10 @@
 /// State dict: `weight` `[outputChannels, inputChannels / groups, kernelHeight, kernelWidth]`
 /// and, with ``useBias``, `bias` `[outputChannels]`.
 ///
-/// Runs as GEMM over an im2col column buffer (blocked so the buffer stays under
-/// ``Conv2D/columnBudget`` floats), or directly as one GEMM per image for a 1×1 kernel with
-/// stride 1, no padding and one group.
+/// Runs on the direct convolution kernels (C target `CKernels`: register-blocked, explicit SIMD
+/// chosen at run time) where they handle the geometry and measured faster; otherwise as GEMM over
+/// an im2col column buffer (blocked so the buffer stays under ``Conv2D/columnBudget`` floats), or
+/// as one GEMM per image for a 1×1 kernel with stride 1, no padding and one group.
 public struct Conv2D: BindableLayer, Codable, Hashable {
     public enum Padding: Sendable, Codable, Hashable {
         /// No padding.
@@ -122,7 +123,15 @@ public struct Conv2D: BindableLayer, Codable, Hashable {
         let bias = useBias
             ? layout.parameter(path + "bias", shape: [outputChannels], initializer: initialization == .pytorch ? .uniform(bound: bound) : .constant(0))
             : -1
-        let direct = kernelHeight == 1 && kernelWidth == 1 && stride == 1 && pad == (0, 0, 0, 0) && groups == 1
+        // A plain 1×1 (stride 1, no padding, one group) is one GEMM per image, no im2col.
+        let pointwise = kernelHeight == 1 && kernelWidth == 1 && stride == 1 && pad == (0, 0, 0, 0) && groups == 1
+        if let kernel = directKernel(input: input, padding: pad) {
+            layout.scratch(kernel.scratchCount)
+            return BoundConv2D(input: input, output: output, kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride,
+                               padTop: pad.top, padLeft: pad.left, dilation: dilation, groups: groups, weight: weight, bias: bias,
+                               kernel: kernel, pointwise: false, chunk: 1, columns: -1, matrix: -1, shifted: false,
+                               transposed: false, chunkT: 0, columnsT: -1, matrixT: -1, flipped: -1)
+        }
         // Images per GEMM: enough for a GEMM of at least `Conv2D.minimumColumns` columns (one
         // image, written straight into NCHW, when its plane alone is that wide), within the
         // column budget, at least one.
@@ -130,13 +139,13 @@ public struct Conv2D: BindableLayer, Codable, Hashable {
             let wanted = (Conv2D.minimumColumns + plane - 1) / max(1, plane)
             return max(1, min(layout.batchCapacity, wanted, Conv2D.columnBudget / max(1, rowsK * plane)))
         }
-        let chunk = direct ? 1 : images(k, plane)
-        let columns = direct ? -1 : layout.workspace(perRow: 0, fixed: k * plane * chunk)
-        let matrix = direct || chunk == 1 ? -1 : layout.workspace(perRow: 0, fixed: outputChannels / groups * plane * chunk)
+        let chunk = pointwise ? 1 : images(k, plane)
+        let columns = pointwise ? -1 : layout.workspace(perRow: 0, fixed: k * plane * chunk)
+        let matrix = pointwise || chunk == 1 ? -1 : layout.workspace(perRow: 0, fixed: outputChannels / groups * plane * chunk)
         // Stride 1, no dilation, one group, the output as wide as the input, padding below the
         // kernel: every im2col row is the input shifted by a constant offset, and the input
         // gradient is the correlation of dY with the flipped kernel (no col2im).
-        let shifted = !direct && stride == 1 && dilation == 1 && output.width == input.width
+        let shifted = !pointwise && stride == 1 && dilation == 1 && output.width == input.width
         let transposed = shifted && groups == 1 && pad.top < kernelHeight && pad.left < kernelWidth
             && pad.bottom < kernelHeight && pad.right < kernelWidth
         let kT = outputChannels * kernelHeight * kernelWidth, inPlane = input.planeSize
@@ -144,10 +153,45 @@ public struct Conv2D: BindableLayer, Codable, Hashable {
         try checkedDimensions([kT * inPlane * max(1, chunkT)], path: path)
         return BoundConv2D(input: input, output: output, kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride,
                            padTop: pad.top, padLeft: pad.left, dilation: dilation, groups: groups, weight: weight, bias: bias,
-                           direct: direct, chunk: chunk, columns: columns, matrix: matrix, shifted: shifted,
+                           kernel: nil, pointwise: pointwise, chunk: chunk, columns: columns, matrix: matrix, shifted: shifted,
                            transposed: transposed, chunkT: chunkT,
                            columnsT: transposed ? layout.workspace(perRow: 0, fixed: kT * inPlane * chunkT) : -1,
                            matrixT: transposed && chunkT > 1 ? layout.workspace(perRow: 0, fixed: inputChannels * inPlane * chunkT) : -1,
                            flipped: transposed ? layout.workspace(perRow: 0, fixed: kT * inputChannels) : -1)
     }
+
+    /// The direct kernels for this layer on `input`, when the strategy (``ConvolutionStrategy``)
+    /// and the geometry allow them. The direct kernels handle no dilation, one group and
+    /// paddings below the kernel; ``ConvolutionStrategy/automatic`` uses them for all three
+    /// passes (forward, input gradient, weight gradient) of a layer exactly when
+    ///
+    /// - the kernel is larger than 1×1: a 1×1 convolution's im2col is a copy (stride 1: none at
+    ///   all), and its GEMM measured 1.1–1.5× faster than the direct kernels on every pass;
+    /// - it has at least ``directKernelMinimumInputChannels`` input channels: with fewer, the
+    ///   weight gradient's register tiles (up to 8 rows of `C·kh` kernel rows) are mostly
+    ///   empty: its weight gradient measured 0.3× (1 channel, the small CNN's first
+    ///   convolution) and 0.5× (3 channels, ResNet's stem) the GEMM's speed, and the forward
+    ///   0.76× at 1 channel;
+    /// - and at most ``directKernelChannelLimit`` input or output channels.
+    ///
+    /// The rule depends on the geometry only, never on timing at run time, so a network binds
+    /// the same way on every run (docs/neural-networks.md "Direct convolution" has the timings).
+    func directKernel(input: FeatureShape, padding: (top: Int, left: Int, bottom: Int, right: Int)) -> DirectConvolution? {
+        let strategy = ConvolutionStrategy.current
+        guard strategy != .gemm, groups == 1, dilation == 1 else { return nil }
+        if strategy == .automatic {
+            guard kernelHeight * kernelWidth > 1, inputChannels >= Conv2D.directKernelMinimumInputChannels,
+                  min(inputChannels, outputChannels) <= Conv2D.directKernelChannelLimit else { return nil }
+        }
+        return DirectConvolution(isa: .current, input: input, outputChannels: outputChannels, kernelHeight: kernelHeight,
+                                 kernelWidth: kernelWidth, stride: stride, padding: padding)
+    }
+
+    /// Fewer input channels than this run on im2col + GEMM (``directKernel(input:padding:)``).
+    static let directKernelMinimumInputChannels = 8
+
+    /// Above this many input and output channels, run on im2col + GEMM: at 256 → 256 (3×3, 8×8
+    /// planes) the two measured within 10% on forward and weight gradient, and wider layers
+    /// were not measured.
+    static let directKernelChannelLimit = 256
 }

@@ -31,7 +31,8 @@ extension Network {
                                 buffers.withUnsafeBufferPointer { b in
                                     // invariant: every buffer here is non-empty (rows > 0; partial holds at least the two sums)
                                     let context = PassContext(parameters: params.orEmpty, gradients: part.baseAddress!, buffers: b.orEmpty, // invariant: see above
-                                                              statistics: part.baseAddress! + p, workspace: workspace.base, rows: rows, // invariant: see above
+                                                              statistics: part.baseAddress! + p, workspace: workspace.base, // invariant: see above
+                                                              scratch: workspace.scratch, rows: rows,
                                                               statisticWeight: 1, training: training, seed: seed, step: 0, shard: 0)
                                     net.root.forward(x.baseAddress!, y.baseAddress!, context) // invariant: see above
                                     net.root.backward(x.baseAddress!, UnsafePointer(y.baseAddress!), g.baseAddress!, d.baseAddress!, context) // invariant: see above

@@ -68,7 +68,8 @@ public struct Network: Sendable {
         var layout = LayoutBuilder(batchCapacity: rows)
         let root = try architecture.bindable.bind(input: inputShape, path: "", layout: &layout)
         return BoundNetwork(root: root, batchCapacity: layout.batchCapacity, workspaceCount: layout.workspaceCount,
-                            parameterCount: layout.parameterCount, statisticCount: layout.statisticCount)
+                            scratchCount: layout.scratchCount, parameterCount: layout.parameterCount,
+                            statisticCount: layout.statisticCount)
     }
 
     /// The outputs (`rows × outputShape.count`, inference mode: running statistics, no
@@ -127,6 +128,7 @@ struct BoundNetwork: Sendable {
     let root: any BoundLayer
     let batchCapacity: Int
     let workspaceCount: Int
+    let scratchCount: Int
     let parameterCount: Int
     let statisticCount: Int
     var output: FeatureShape { root.output }
@@ -137,7 +139,7 @@ struct BoundNetwork: Sendable {
     func infer(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                parameters: UnsafePointer<Float>, buffers: UnsafePointer<Float>, workspace: Workspace) {
         let context = PassContext(parameters: parameters, gradients: emptyFloat, buffers: buffers, statistics: emptyFloat,
-                                  workspace: workspace.base, rows: rows, statisticWeight: 0, training: false,
+                                  workspace: workspace.base, scratch: workspace.scratch, rows: rows, statisticWeight: 0, training: false,
                                   seed: 0, step: 0, shard: 0)
         root.forward(x, y, context)
     }
@@ -150,7 +152,7 @@ struct BoundNetwork: Sendable {
                     workspace: Workspace, seed: UInt64, step: UInt64, shard: UInt64) {
         partial.zero(partialWidth)
         let context = PassContext(parameters: parameters, gradients: partial, buffers: buffers,
-                                  statistics: partial + parameterCount, workspace: workspace.base, rows: rows,
+                                  statistics: partial + parameterCount, workspace: workspace.base, scratch: workspace.scratch, rows: rows,
                                   statisticWeight: Float(rows) * scale, training: true, seed: seed, step: step, shard: shard)
         let width = output.count
         root.forward(x, workspace.output, context)
@@ -162,22 +164,26 @@ struct BoundNetwork: Sendable {
     }
 }
 
-/// One micro-shard's working memory: activations, caches, the output and its gradient. Owned
-/// by the one thread that uses it.
+/// One micro-shard's working memory: activations, caches, the output and its gradient, and the
+/// layers' shared scratch. Owned by the one thread that uses it. 64-byte aligned (a cache line,
+/// an AVX-512 vector); every layer's region starts on a 16-float boundary of it.
 final class Workspace {
     let base: UnsafeMutablePointer<Float>
     let output: UnsafeMutablePointer<Float>
     let outputGradient: UnsafeMutablePointer<Float>
-    private let count: Int
+    let scratch: UnsafeMutablePointer<Float>
+    private let raw: UnsafeMutableRawPointer
 
     init(_ network: BoundNetwork) {
         let outputs = network.batchCapacity * network.output.count
-        count = network.workspaceCount + 2 * outputs + 1
-        base = .allocate(capacity: count)
-        base.initialize(repeating: 0, count: count)
+        let scratchStart = (network.workspaceCount + 2 * outputs + 1 + 15) & ~15
+        let count = scratchStart + network.scratchCount
+        raw = .allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        base = raw.initializeMemory(as: Float.self, repeating: 0, count: count)
         output = base + network.workspaceCount
         outputGradient = output + outputs
+        scratch = base + scratchStart
     }
 
-    deinit { base.deallocate() }
+    deinit { raw.deallocate() }
 }

@@ -49,6 +49,9 @@ struct LayoutBuilder {
     private(set) var bufferCount = 0
     private(set) var statisticCount = 0
     private(set) var workspaceCount = 0
+    /// Floats of scratch shared by every layer: valid only during one layer's `forward` or
+    /// `backward` call, so its size is the largest request, not the sum.
+    private(set) var scratchCount = 0
     private(set) var randomLayers = 0
 
     init(batchCapacity: Int) { self.batchCapacity = max(1, batchCapacity) }
@@ -88,6 +91,11 @@ struct LayoutBuilder {
         return offset
     }
 
+    /// Asks for `count` floats of the shared scratch (``PassContext/scratch``).
+    mutating func scratch(_ count: Int) {
+        scratchCount = max(scratchCount, count)
+    }
+
     /// A distinct random-stream index for a layer that draws random numbers (dropout).
     mutating func randomStreamIndex() -> Int {
         defer { randomLayers += 1 }
@@ -108,6 +116,9 @@ struct PassContext {
     /// This micro-shard's batch statistics, already weighted by its share of the mini-batch.
     let statistics: UnsafeMutablePointer<Float>
     let workspace: UnsafeMutablePointer<Float>
+    /// Scratch shared by all layers (``LayoutBuilder/scratch(_:)``): a layer may use it only
+    /// within one `forward` or `backward` call, and containers never use it.
+    let scratch: UnsafeMutablePointer<Float>
     /// Rows in this micro-shard.
     let rows: Int
     /// `rows / mini-batch rows`: the weight of this micro-shard's batch statistics.
