@@ -55,6 +55,9 @@ struct TrainRun {
             bar.update(epoch: epoch, completed: completed, total: total)
         })
         do throws(ContainerError) {
+            // Several hosts, or a rank of mpirun (TrainCommand+Cluster.swift): launch, wait or join.
+            let placement = try clusterPlacement(environment: environment, output: output)
+            if case .finished(let status) = placement { return status }
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
             let job = try TrainingJobs.named(name).init(environment: environment, output: output)
             let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()
@@ -68,6 +71,8 @@ struct TrainRun {
             bar.clear()
             environment.writeFailure(error)
             console.err(error.failureReason)
+            // A rank of an MPI job ends the whole job, so no other rank waits for it.
+            abortClusterJob(reason: error.failureReason)
             return MLC.failure
         }
     }
