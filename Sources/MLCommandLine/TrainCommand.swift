@@ -61,7 +61,7 @@ struct TrainRun {
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
             let job = try TrainingJobs.named(name).init(environment: environment, output: output)
             let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()
-            try job.run(workers: workers, cancellation: cancellation)
+            try job.run(workers: workers, group: nil, cancellation: cancellation)
             if cancellation.isCancelled {
                 // SageMaker's stop: the model so far and a checkpoint are written; the job ends cleanly.
                 console.err("Training was stopped; the model so far and a checkpoint were written")

@@ -28,11 +28,15 @@ public struct CheckpointStore: Sendable {
     public let configuration: [String: String]
     /// Checkpoints kept after each save.
     public var keep = 2
+    /// False on every rank of a multi-process job but rank 0: it resumes from the checkpoints
+    /// rank 0 writes and writes none itself (``save(_:epoch:batch:)`` does nothing).
+    public var writable = true
 
-    public init(directory: String, algorithm: String, configuration: [String: String]) {
+    public init(directory: String, algorithm: String, configuration: [String: String], writable: Bool = true) {
         self.directory = directory
         self.algorithm = algorithm
         self.configuration = configuration
+        self.writable = writable
     }
 
     /// A checkpoint found on disk.
@@ -67,6 +71,7 @@ public struct CheckpointStore: Sendable {
     /// Writes the state reached at (`epoch`, `batch`) — `batch` 0 means "at the start of `epoch`"
     /// — then removes all but the newest ``keep`` checkpoints of this algorithm.
     public func save(_ state: Data, epoch: Int, batch: Int) throws(ContainerError) {
+        guard writable else { return }
         let header = Header(format: Self.format, version: Self.version, algorithm: algorithm, epoch: epoch, batch: batch,
                             bytes: state.count, crc32: CRC32.checksum(state), configuration: configuration)
         let encoder = JSONEncoder()

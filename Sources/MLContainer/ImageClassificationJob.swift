@@ -125,7 +125,7 @@ public struct ImageClassificationJob: TrainingJob {
 
     // MARK: Run
 
-    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+    public func run(workers: Int, group: (any WorkerGroup)? = nil, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
         let plan = try timings.measure("configuration") { () throws(ContainerError) in try self.plan() }
@@ -136,7 +136,8 @@ public struct ImageClassificationJob: TrainingJob {
             log("kv_store=\(kv): one host, so the workers of this process train synchronously data-parallel")
         }
 
-        let trainer = ImageClassifierTrainer(hyperparameters: hp, workers: workers)
+        var trainer = ImageClassifierTrainer(hyperparameters: hp, workers: workers)
+        trainer.group = group
         var previous: ImageClassifierModel?
         if let model = plan.channels["model"] {
             previous = try timings.measure("read model") { () throws(ContainerError) in try previousModel(model) }
@@ -184,7 +185,7 @@ public struct ImageClassificationJob: TrainingJob {
         var fingerprint = hp.resolved
         fingerprint["epochs"] = nil
         fingerprint["(train images)"] = String(train.inputs.rows)
-        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
+        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint, writable: environment.writesArtifacts)
         var resume: NetworkTrainingState?
         if let checkpoint = try store.newest(log: log) {
             do {

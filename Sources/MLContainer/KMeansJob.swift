@@ -23,7 +23,7 @@ public struct KMeansJob: UnsupervisedTrainingJob {
     static func featureDim(_ hyperparameters: KMeansHyperparameters) -> Int { hyperparameters.featureDim }
     static func valueCount(_ hyperparameters: KMeansHyperparameters) -> Int { hyperparameters.values.values.count }
 
-    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+    public func run(workers: Int, group: (any WorkerGroup)? = nil, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
         let (plan, hyperparameters) = try timings.measure("configuration") { () throws(ContainerError) in
@@ -36,7 +36,7 @@ public struct KMeansJob: UnsupervisedTrainingJob {
         // invariant: the channel rules require train
         guard let train = plan.readers["train"] else { throw .algorithm("the train channel disappeared") }
 
-        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: resolved)
+        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: resolved, writable: environment.writesArtifacts)
         var resumed: KMeansTrainingState?
         if let checkpoint = try store.newest(log: log) {
             do {
@@ -46,7 +46,8 @@ public struct KMeansJob: UnsupervisedTrainingJob {
             }
             log("Resuming from checkpoint \(checkpoint.path) (epoch \(checkpoint.epoch), mini-batch \(checkpoint.batch))")
         }
-        let trainer = KMeansTrainer(hyperparameters: hyperparameters, workers: workers)
+        var trainer = KMeansTrainer(hyperparameters: hyperparameters, workers: workers)
+        trainer.group = group
         let lines = SageMakerMetricLines(host: host)
         let output = self.output
         let result: KMeansTrainer.Result

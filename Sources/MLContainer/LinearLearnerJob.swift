@@ -93,7 +93,7 @@ public struct LinearLearnerJob: TrainingJob {
 
     // MARK: Run
 
-    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+    public func run(workers: Int, group: (any WorkerGroup)? = nil, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
         let plan = try timings.measure("configuration") { () throws(ContainerError) in try self.plan(workers: workers) }
@@ -119,6 +119,7 @@ public struct LinearLearnerJob: TrainingJob {
         let train = streamed ? nil : try load("train")
         let validation = try load("validation"), test = try load("test")
         var trainer = LinearLearnerTrainer(hyperparameters: plan.hyperparameters, workers: workers)
+        trainer.group = group
         let others = (validation.map { ", validation \($0.rows) rows" } ?? "") + (test.map { ", test \($0.rows) rows" } ?? "")
         let stream: LinearStream?
         if let train {
@@ -142,7 +143,7 @@ public struct LinearLearnerJob: TrainingJob {
         var fingerprint = plan.resolved
         fingerprint["(train rows)"] = train.map { String($0.rows) } ?? "streamed"
         if let train { fingerprint["(features)"] = String(train.columns) }
-        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint)
+        let store = CheckpointStore(directory: plan.checkpointDirectory, algorithm: Self.algorithm, configuration: fingerprint, writable: environment.writesArtifacts)
         var resumed: LinearTrainingState?
         if let checkpoint = try store.newest(log: log) {
             do {

@@ -26,7 +26,7 @@ public struct PCAJob: UnsupervisedTrainingJob {
     static func featureDim(_ hyperparameters: PCAHyperparameters) -> Int { hyperparameters.featureDim }
     static func valueCount(_ hyperparameters: PCAHyperparameters) -> Int { hyperparameters.values.values.count }
 
-    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+    public func run(workers: Int, group: (any WorkerGroup)? = nil, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
         let (plan, hyperparameters) = try timings.measure("configuration") { () throws(ContainerError) in
@@ -37,7 +37,8 @@ public struct PCAJob: UnsupervisedTrainingJob {
         log(LinearLearnerJob.finalConfigurationLine(UnsupervisedJob.resolved(hyperparameters.values)))
         // invariant: the channel rules require train
         guard let train = plan.readers["train"] else { throw .algorithm("the train channel disappeared") }
-        let trainer = PCATrainer(hyperparameters: hyperparameters, workers: workers)
+        var trainer = PCATrainer(hyperparameters: hyperparameters, workers: workers)
+        trainer.group = group
         log("\(hyperparameters.featureDim) feature(s) found in 'data'. algorithm_mode=\(hyperparameters.mode.rawValue), "
             + "num_components=\(hyperparameters.numComponents)" + (hyperparameters.mode == .randomized ? ", sketch rows \(hyperparameters.sketchRows)" : "")
             + ", \(workers) worker(s)")

@@ -6,6 +6,15 @@ import Foundation
 public struct TrainingEnvironment: Sendable, Equatable {
     public let root: String
     public let environment: [String: String]
+    /// Set on every rank of a multi-process job but rank 0. Ranks train in lockstep and hold
+    /// the same state, so only rank 0 writes the model, output data and checkpoints; the others
+    /// write their model and output data under this scratch directory (which the caller removes)
+    /// and read, never write, the shared checkpoint directory — so they resume from the same
+    /// checkpoint as rank 0.
+    public var secondaryScratch: String? = nil
+
+    /// Whether this process writes the job's artifacts (it is rank 0, or the only process).
+    public var writesArtifacts: Bool { secondaryScratch == nil }
 
     /// `root` wins over `SAGEMAKER_BASE_DIR`, which wins over `/opt/ml`.
     public init(root: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -19,9 +28,9 @@ public struct TrainingEnvironment: Sendable, Equatable {
     public var resourceConfigPath: String { configDirectory + "/resourceconfig.json" }
     public var checkpointConfigPath: String { configDirectory + "/checkpointconfig.json" }
     public var dataDirectory: String { root + "/input/data" }
-    public var modelDirectory: String { environment["SM_MODEL_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? root + "/model" }
+    public var modelDirectory: String { secondaryScratch.map { $0 + "/model" } ?? environment["SM_MODEL_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? root + "/model" }
     public var outputDirectory: String { root + "/output" }
-    public var outputDataDirectory: String { environment["SM_OUTPUT_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? outputDirectory + "/data" }
+    public var outputDataDirectory: String { secondaryScratch.map { $0 + "/output/data" } ?? environment["SM_OUTPUT_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? outputDirectory + "/data" }
     public var failurePath: String { outputDirectory + "/failure" }
     public var successPath: String { outputDirectory + "/success" }
     public var defaultCheckpointDirectory: String { root + "/checkpoints" }

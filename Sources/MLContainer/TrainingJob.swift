@@ -33,7 +33,12 @@ public protocol TrainingJob: Sendable {
     /// Trains and writes the model, checkpoints and output data. When `cancellation` is set
     /// (SIGTERM) it stops after the current step, writes a valid model and a checkpoint, and
     /// returns normally.
-    func run(workers: Int, cancellation: CancellationFlag?) throws(ContainerError)
+    ///
+    /// `group` is where the ranks run: `nil` means `workers` threads of this process; an MPI
+    /// group (MLCluster) runs one rank per process, every process calling this with the same
+    /// configuration and data. On every rank but rank 0 the environment's
+    /// ``TrainingEnvironment/secondaryScratch`` is set, so only rank 0 writes artifacts.
+    func run(workers: Int, group: (any WorkerGroup)?, cancellation: CancellationFlag?) throws(ContainerError)
 }
 
 /// Which channels an algorithm takes and how it reads them.

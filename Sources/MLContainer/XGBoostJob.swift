@@ -30,6 +30,8 @@ public struct XGBoostJob: TrainingJob {
         var resources: ResourceConfiguration
         var readers: [String: ChannelReader]
         var checkpointDirectory: String
+        /// False on every rank of a multi-process job but rank 0 (which alone writes).
+        var writesArtifacts: Bool
     }
 
     func plan(workers: Int) throws(ContainerError) -> Plan {
@@ -57,7 +59,7 @@ public struct XGBoostJob: TrainingJob {
             }
         }
         return Plan(hyperparameters: hyperparameters, resources: config.resources, readers: readers,
-                    checkpointDirectory: config.checkpointDirectory)
+                    checkpointDirectory: config.checkpointDirectory, writesArtifacts: environment.writesArtifacts)
     }
 
     /// A channel's rows as the trees' dataset: labels from the batch, weights from libsvm's
@@ -97,9 +99,14 @@ public struct XGBoostJob: TrainingJob {
         return report
     }
 
-    public func run(workers: Int, cancellation: CancellationFlag? = nil) throws(ContainerError) {
+    public func run(workers: Int, group: (any WorkerGroup)? = nil, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
+        if let group, group.size > 1 {
+            // The trees' histograms are exact integer sums, so a rank-count-independent
+            // all-reduce is possible; it is not built yet (docs/distributed.md).
+            throw .client("XGBoost does not train across \(group.size) MPI processes yet; run one process and use its threads (nthread)")
+        }
         let plan = try timings.measure("configuration") { () throws(ContainerError) in try self.plan(workers: workers) }
         timings.host = plan.resources.currentHost
         let hp = plan.hyperparameters
@@ -171,7 +178,7 @@ public struct XGBoostJob: TrainingJob {
         fingerprint["(train rows)"] = String(rows)
         fingerprint["(features)"] = String(features)
         let directory = subdirectory.map { (plan.checkpointDirectory as NSString).appendingPathComponent($0) } ?? plan.checkpointDirectory
-        return CheckpointStore(directory: directory, algorithm: Self.algorithm, configuration: fingerprint)
+        return CheckpointStore(directory: directory, algorithm: Self.algorithm, configuration: fingerprint, writable: plan.writesArtifacts)
     }
 
     /// Trains one model, resuming from `store`'s newest checkpoint and checkpointing every round;

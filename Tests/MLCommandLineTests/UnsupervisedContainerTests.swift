@@ -71,6 +71,25 @@ struct UnsupervisedContainerTests {
         #expect(contents(root.path + "/model/model.safetensors") == bytes)
     }
 
+    @Test("A secondary rank (secondaryScratch set) trains the same model but writes nothing under /opt/ml: no model, no checkpoint")
+    func secondaryRankWritesNothing() throws {
+        let root = try unsupervisedTree(hyperparameters: try sdkMap("kmeans"))
+        defer { root.remove() }
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        var secondary = TrainingEnvironment(root: root.path, environment: [:])
+        secondary.secondaryScratch = scratch.path
+        try KMeansJob(environment: secondary, output: JobOutput(line: { _ in })).run(workers: 2, group: InProcessWorkerGroup(workers: 2), cancellation: nil)
+        let fm = FileManager.default
+        #expect(!fm.fileExists(atPath: root.path + "/model/model.safetensors"))
+        #expect(((try? fm.contentsOfDirectory(atPath: root.path + "/checkpoints")) ?? []).isEmpty)
+        let primary = TrainingEnvironment(root: root.path, environment: [:])
+        try KMeansJob(environment: primary, output: JobOutput(line: { _ in })).run(workers: 2, group: InProcessWorkerGroup(workers: 2), cancellation: nil)
+        let written = contents(root.path + "/model/model.safetensors")
+        #expect(!written.isEmpty && written == contents(scratch.path + "/model/model.safetensors"))
+        #expect(!(try fm.contentsOfDirectory(atPath: root.path + "/checkpoints")).isEmpty)
+    }
+
     @Test("PCA trains from the SDK's map (regular) and in randomized mode; mlc predict gives (x − mean)·V")
     func pcaTrainsAndPredicts() throws {
         for mode in ["regular", "randomized"] {

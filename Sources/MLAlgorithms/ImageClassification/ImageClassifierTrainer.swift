@@ -13,6 +13,9 @@ import MLCore
 public struct ImageClassifierTrainer: Sendable {
     public var hyperparameters: ImageClassificationHyperparameters
     public var workers: Int
+    /// Where the ranks run: `nil` means ``workers`` threads of this process; an MPI group
+    /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
+    public var group: (any WorkerGroup)?
     /// Rows per micro-shard: the unit of a worker's work and batch norm's batch (as each GPU's
     /// share of the batch is in SageMaker's MXNet training).
     public var microShardRows = 16
@@ -120,7 +123,7 @@ public struct ImageClassifierTrainer: Sendable {
         if hp.earlyStopping, validation == nil {
             throw NetworkError.invalidSetting(name: "early_stopping", value: "true", rule: "needs a validation channel to watch")
         }
-        let trainer = NetworkTrainer(settings: settings(loss: loss(trainTargets: train.targets)))
+        let trainer = NetworkTrainer(settings: settings(loss: loss(trainTargets: train.targets)), group: group)
         let result = try trainer.fit(initial, train: train, validation: validation, resume: resume, cancellation: cancellation,
                                      checkpoint: checkpoint, events: events)
         var metrics: [String: Double] = [:]

@@ -16,6 +16,9 @@ import MLCore
 public struct KMeansTrainer: Sendable {
     public let hyperparameters: KMeansHyperparameters
     public var workers: Int
+    /// Where the ranks run: `nil` means ``workers`` threads of this process; an MPI group
+    /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
+    public var group: (any WorkerGroup)?
     public var seed: UInt64
     public static let shardRows = 1024
 
@@ -119,7 +122,10 @@ public struct KMeansTrainer: Sendable {
         let width = KMeansAccumulator.width(k: count, d: d)
         let totals = try batch.withUnsafeBufferPointer { xb in
             let x = SharedPointer(xb.baseAddress!) // invariant: a batch has ≥ 1 row
-            return try InProcessCommunicator.run(workers: min(workers, shards.count)) { comm -> [Double] in
+            // A rank without shards adds nothing; the fixed tree over the shards gives the same
+            // bits whatever the rank count.
+            let group = self.group ?? InProcessWorkerGroup(workers: min(workers, shards.count))
+            return try group.run { comm -> [Double] in
                 var local: [Double] = []
                 var scratch: [Float] = []
                 for s in shards.shards(forRank: comm.rank, of: comm.size) {
@@ -136,7 +142,7 @@ public struct KMeansTrainer: Sendable {
                     }
                 }
                 return try comm.reduceMicroShards(local, width: width, shards: shards)
-            }[0]
+            }
         }
         let decay = p.halfLifeTimeSize > 0 ? pow(0.5, Double(batch.rows) / Double(p.halfLifeTimeSize)) : 1
         for j in 0..<count {

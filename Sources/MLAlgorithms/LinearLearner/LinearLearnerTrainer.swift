@@ -31,6 +31,12 @@ public struct LinearLearnerTrainer: Sendable {
     public var collectiveTimeout: Double?
     /// A ``TrainingEvent/progress(epoch:completed:total:)`` every this many mini-batches.
     public var progressInterval: Int = 100
+    /// Where the ranks run: `nil` means ``workers`` threads of this process; an MPI group
+    /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
+    public var group: (any WorkerGroup)?
+
+    /// The group training runs on.
+    var workerGroup: any WorkerGroup { group ?? InProcessWorkerGroup(workers: workers, timeout: collectiveTimeout) }
 
     public init(hyperparameters: LinearLearnerHyperparameters, workers: Int = ComputeContext.defaultThreadCount(), seed: UInt64 = 0) {
         self.hyperparameters = hyperparameters
@@ -176,16 +182,18 @@ public struct LinearLearnerTrainer: Sendable {
             let labelScale = state.scaler.labelScale
             // Batches are produced once and shared by the ranks (a streamed source is read once).
             let shared = SharedBatches(batches)
-            let outcomes = try InProcessCommunicator.run(workers: workers, timeout: collectiveTimeout) { comm in
-                var loop = EpochLoop(trainer: self, layout: layout, sparse: sparse, batchCount: batchCount,
-                                     batches: shared.batch, validation: validation, labelScale: labelScale,
-                                     comm: comm, cancellation: cancellation, checkpoint: checkpoint, events: events)
-                var s = start
-                let reason = try loop.run(&s)
-                return (s, reason)
+            // Every worker holds the same state; the group returns its lowest local rank's.
+            (state, stopReason) = try workerGroup.run { comm in
+                func work<C: Communicator>(_ comm: C) throws -> (LinearTrainingState, StopReason) {
+                    var loop = EpochLoop(trainer: self, layout: layout, sparse: sparse, batchCount: batchCount,
+                                         batches: shared.batch, validation: validation, labelScale: labelScale,
+                                         comm: comm, cancellation: cancellation, checkpoint: checkpoint, events: events)
+                    var s = start
+                    let reason = try loop.run(&s)
+                    return (s, reason)
+                }
+                return try work(comm)
             }
-            // Every worker holds the same state; rank 0's is returned.
-            (state, stopReason) = outcomes[0]
         } else if let last = state.history.last, last.epoch + 1 < settings.epochs {
             stopReason = .earlyStopped(epoch: last.epoch)
         }

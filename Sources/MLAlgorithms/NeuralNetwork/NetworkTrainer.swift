@@ -106,7 +106,19 @@ public struct NetworkTrainer: Sendable {
     }
 
     public var settings: Settings
-    public init(settings: Settings) { self.settings = settings }
+    /// Where the ranks run: `nil` means ``Settings/workers`` threads of this process; an MPI
+    /// group (MLCluster) runs one rank per process, with the same bits for the same rank count.
+    public var group: (any WorkerGroup)?
+
+    public init(settings: Settings, group: (any WorkerGroup)? = nil) {
+        self.settings = settings
+        self.group = group
+    }
+
+    /// The group training runs on.
+    var workerGroup: any WorkerGroup {
+        group ?? InProcessWorkerGroup(workers: settings.workers, timeout: settings.collectiveTimeout)
+    }
 
     /// Why training ended.
     public enum StopReason: Sendable, Equatable, Codable {
@@ -171,14 +183,16 @@ public struct NetworkTrainer: Sendable {
         var stopReason = StopReason.completedEpochs
         if state.epochsCompleted < settings.epochs {
             let start = state, settings = settings
-            let outcomes = try InProcessCommunicator.run(workers: settings.workers, timeout: settings.collectiveTimeout) { comm in
-                var worker = try TrainingWorker(settings: settings, network: network, train: train, validation: validation, comm: comm,
-                                                cancellation: cancellation, checkpoint: checkpoint, events: events)
-                var s = start
-                let reason = try worker.run(&s)
-                return (s, reason)
+            (state, stopReason) = try workerGroup.run { comm in
+                func work<C: Communicator>(_ comm: C) throws -> (NetworkTrainingState, StopReason) {
+                    var worker = try TrainingWorker(settings: settings, network: network, train: train, validation: validation, comm: comm,
+                                                    cancellation: cancellation, checkpoint: checkpoint, events: events)
+                    var s = start
+                    let reason = try worker.run(&s)
+                    return (s, reason)
+                }
+                return try work(comm)
             }
-            (state, stopReason) = outcomes[0]
         }
         var last = network
         last.parameters = state.parameters

@@ -15,6 +15,9 @@ import MLCore
 public struct PCATrainer: Sendable {
     public let hyperparameters: PCAHyperparameters
     public var workers: Int
+    /// Where the ranks run: `nil` means ``workers`` threads of this process; an MPI group
+    /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
+    public var group: (any WorkerGroup)?
     public var seed: UInt64
     /// Rows of a micro-shard: the unit of summarizing and of the merge tree.
     /// Rows of a micro-shard: the largest power of two up to 8192 whose rows take at most 16 MiB
@@ -204,7 +207,8 @@ public struct PCATrainer: Sendable {
     ) throws -> (S, Int, Bool) {
         let d = hyperparameters.featureDim
         let shardRows = Self.shardRows(features: d), stepRows = shardRows * Self.stepShards
-        let outcomes = try InProcessCommunicator.run(workers: workers) { comm -> (S, Int, Bool) in
+        let group = self.group ?? InProcessWorkerGroup(workers: workers)
+        return try group.run { comm -> (S, Int, Bool) in
             var reader: DenseRowBlocks? = nil
             if comm.rank == 0, case .stream(let open) = input {
                 reader = DenseRowBlocks(channel: channel, features: d, blockRows: stepRows, source: try open())
@@ -273,7 +277,6 @@ public struct PCATrainer: Sendable {
             guard let result = merger.finish() else { return (decode([Double](repeating: 0, count: width)[...]), 0, cancelled) }
             return (result, rows, cancelled)
         }
-        return outcomes[0]
     }
 
     /// The first non-finite value of a shard, as the error that names it.
