@@ -56,13 +56,32 @@ struct TrainRun {
         })
         do throws(ContainerError) {
             // Several hosts, or a rank of mpirun (TrainCommand+Cluster.swift): launch, wait or join.
-            let placement = try clusterPlacement(environment: environment, output: output)
-            if case .finished(let status) = placement { return status }
+            var group: (any WorkerGroup)?
+            var jobEnvironment = environment
+            var jobOutput = output
+            switch try clusterPlacement(environment: environment, output: output) {
+            case .finished(let status):
+                return status
+            case .local:
+                break
+            case .rank(let rankGroup):
+                group = rankGroup
+                if !rankGroup.isPrimary {
+                    // Every rank but 0 trains the same state in lockstep, quietly, and writes
+                    // its copy of the model to scratch (TrainingEnvironment.secondaryScratch).
+                    jobEnvironment.secondaryScratch = FileManager.default.temporaryDirectory
+                        .appendingPathComponent("mlc-rank-\(UUID().uuidString)").path
+                    jobOutput = JobOutput(line: { _ in })
+                }
+            }
+            defer {
+                if let scratch = jobEnvironment.secondaryScratch { try? FileManager.default.removeItem(atPath: scratch) }
+            }
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
-            let job = try TrainingJobs.named(name).init(environment: environment, output: output)
+            let job = try TrainingJobs.named(name).init(environment: jobEnvironment, output: jobOutput)
             let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()
-            try job.run(workers: workers, group: nil, cancellation: cancellation)
-            if cancellation.isCancelled {
+            try job.run(workers: workers, group: group, cancellation: cancellation)
+            if cancellation.isCancelled && jobEnvironment.writesArtifacts {
                 // SageMaker's stop: the model so far and a checkpoint are written; the job ends cleanly.
                 console.err("Training was stopped; the model so far and a checkpoint were written")
             }
