@@ -64,5 +64,17 @@ struct TrainUnderMPITests {
         #expect(!lines.contains { $0.contains(",1]<stdout>:") }, "\(run.stdout)")
         #expect(!FileManager.default.fileExists(atPath: distributed + "/output/failure"))
     }
+
+    @Test("a ClientError under mpirun (a bad hyperparameter): the job ends non-zero within seconds with the reason in output/failure")
+    func clientErrorEndsTheJob() throws {
+        let c = Self.cases[0]
+        let root = try Self.tree(algorithm: c.algorithm, hyperparameters: #"{"k": "ten", "feature_dim": "65"}"#, channels: c.channels, files: c.files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try runMPI(ranks: 2, [try builtExecutable("mlc"), "train", "--algorithm", c.algorithm, "--root", root, "--no-progress"], seconds: 60)
+        #expect(run.status != nil && run.status != 0, "\(run.stderr)")
+        let failure = try String(contentsOfFile: root + "/output/failure", encoding: .utf8)
+        #expect(failure.hasPrefix("ClientError: ") && failure.contains("ten"), "\(failure)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/model/model.safetensors"))
+    }
 }
 #endif
