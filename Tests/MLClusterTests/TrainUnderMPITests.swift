@@ -63,6 +63,19 @@ struct TrainUnderMPITests {
         #expect(lines.contains { $0.contains(",0]<stdout>:") })
         #expect(!lines.contains { $0.contains(",1]<stdout>:") }, "\(run.stdout)")
         #expect(!FileManager.default.fileExists(atPath: distributed + "/output/failure"))
+        #expect(!run.stdout.contains("ShardedByS3Key"))
+    }
+
+    @Test("ShardedByS3Key under several ranks: rank 0 warns, naming the channel, and training still runs")
+    func shardedChannelWarns() throws {
+        let c = Self.cases[0]
+        let root = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters,
+                                 channels: #"{"train": {"ContentType": "text/csv;label_size=0", "S3DistributionType": "ShardedByS3Key"}}"#,
+                                 files: c.files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try runMPI(ranks: 2, [try builtExecutable("mlc"), "train", "--algorithm", c.algorithm, "--root", root, "--no-progress"], seconds: 300)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").filter { $0.contains("Warning: channel 'train' is ShardedByS3Key") }.count == 1, "\(run.stdout)")
     }
 
     @Test("a ClientError under mpirun (a bad hyperparameter): the job ends non-zero within seconds with the reason in output/failure")
