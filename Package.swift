@@ -10,6 +10,14 @@ let package = Package(
         .executable(name: "mlbench", targets: ["mlbench"]),
         .executable(name: "mlc", targets: ["mlc"]),
     ],
+    traits: [
+        .trait(
+            name: "MPI",
+            description: "Training across processes and hosts on Open MPI (MLCluster; needs libopenmpi-dev). "
+                + "Without it (--disable-default-traits) everything else builds and `mlc train` runs in one process."
+        ),
+        .default(enabledTraits: ["MPI"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -36,6 +44,13 @@ let package = Package(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        // Open MPI's C API. A module map and a shim header that turns the predefined handles
+        // (macros) into static inline functions; nothing else. Only MLCluster imports it.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
         // Numbers, parallelism, data, metrics. No algorithm knowledge.
         .target(
@@ -85,10 +100,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Ranks in separate processes and hosts: MPICommunicator and MPIWorkerGroup over Open MPI,
+        // and the multi-host launch plan (which host runs mpirun, with which arguments). The only
+        // target that imports CMPI; built only with the MPI trait.
+        // Its sources are under `#if MPI` and CMPI is a conditional dependency, so without the
+        // trait it is empty and Open MPI is never looked for.
+        .target(name: "MLCluster", dependencies: ["MLCore", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+        // Runs every collective of MPICommunicator under mpirun and prints the results, for
+        // MLClusterTests to compare with InProcessCommunicator's bit for bit. Not shipped; without
+        // the trait it only says it was built without MPI.
+        .executableTarget(name: "mpicheck", dependencies: ["MLCore", .target(name: "MLCluster", condition: .when(traits: ["MPI"]))]),
         // `mlc`'s commands, as a library so tests can drive them with captured output.
         .target(
             name: "MLCommandLine",
-            dependencies: ["MLCore", "MLAlgorithms", "MLContainer", "MLServing", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "MLCore", "MLAlgorithms", "MLContainer", "MLServing",
+                .target(name: "MLCluster", condition: .when(traits: ["MPI"])),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(name: "mlc", dependencies: ["MLCommandLine"]),
         .testTarget(name: "MLCoreTests", dependencies: ["MLCore"], resources: [.copy("Fixtures")]),
@@ -99,6 +128,16 @@ let package = Package(
         .testTarget(name: "MLContainerTests", dependencies: ["MLContainer", "MLTestSupport"]),
         .testTarget(name: "MLServingTests", dependencies: ["MLServing", "MLContainer", "MLTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MLCommandLineTests", dependencies: ["MLCommandLine", "MLContainer", "MLAlgorithms", "MLCore", "MLTestSupport"]),
+        // Real `mpirun -np 2…4` runs of mpicheck and `mlc train`. Its sources are all under
+        // `#if MPI`: without the trait the target compiles to nothing.
+        .testTarget(
+            name: "MLClusterTests",
+            dependencies: [
+                "MLCore", "MLTestSupport",
+                .target(name: "MLCluster", condition: .when(traits: ["MPI"])),
+                .target(name: "mpicheck", condition: .when(traits: ["MPI"])),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

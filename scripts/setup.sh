@@ -22,7 +22,7 @@ done
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- system packages ---------------------------------------------------------------------------
-apt_packages=(libopenblas-dev liblapacke-dev pkg-config libpng-dev libturbojpeg0-dev python3-venv curl)
+apt_packages=(libopenblas-dev liblapacke-dev pkg-config libpng-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin python3-venv curl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

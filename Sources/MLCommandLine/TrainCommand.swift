@@ -55,11 +55,33 @@ struct TrainRun {
             bar.update(epoch: epoch, completed: completed, total: total)
         })
         do throws(ContainerError) {
+            // Several hosts, or a rank of mpirun (TrainCommand+Cluster.swift): launch, wait or join.
+            var group: (any WorkerGroup)?
+            var jobEnvironment = environment
+            var jobOutput = output
+            switch try clusterPlacement(environment: environment, output: output) {
+            case .finished(let status):
+                return status
+            case .local:
+                break
+            case .rank(let rankGroup):
+                group = rankGroup
+                if !rankGroup.isPrimary {
+                    // Every rank but 0 trains the same state in lockstep, quietly, and writes
+                    // its copy of the model to scratch (TrainingEnvironment.secondaryScratch).
+                    jobEnvironment.secondaryScratch = FileManager.default.temporaryDirectory
+                        .appendingPathComponent("mlc-rank-\(UUID().uuidString)").path
+                    jobOutput = JobOutput(line: { _ in })
+                }
+            }
+            defer {
+                if let scratch = jobEnvironment.secondaryScratch { try? FileManager.default.removeItem(atPath: scratch) }
+            }
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
-            let job = try TrainingJobs.named(name).init(environment: environment, output: output)
+            let job = try TrainingJobs.named(name).init(environment: jobEnvironment, output: jobOutput)
             let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()
-            try job.run(workers: workers, group: nil, cancellation: cancellation)
-            if cancellation.isCancelled {
+            try job.run(workers: workers, group: group, cancellation: cancellation)
+            if cancellation.isCancelled && jobEnvironment.writesArtifacts {
                 // SageMaker's stop: the model so far and a checkpoint are written; the job ends cleanly.
                 console.err("Training was stopped; the model so far and a checkpoint were written")
             }
@@ -68,6 +90,8 @@ struct TrainRun {
             bar.clear()
             environment.writeFailure(error)
             console.err(error.failureReason)
+            // A rank of an MPI job ends the whole job, so no other rank waits for it.
+            abortClusterJob(reason: error.failureReason)
             return MLC.failure
         }
     }

@@ -1,0 +1,93 @@
+#if MPI
+import Foundation
+import MLTestSupport
+import Testing
+
+/// `mpirun -np 2 mlc train` against `mlc train --workers 2`: the same model files, byte for byte.
+@Suite("mlc train under mpirun", .serialized, .enabled(if: mpirun != nil, "mpirun (Open MPI) is not installed"))
+struct TrainUnderMPITests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// An /opt/ml tree in a temporary directory: `channels` is inputdataconfig.json, each channel
+    /// gets `data/<set>/<file>.csv` as `part-0.csv`.
+    static func tree(algorithm: String, hyperparameters: String, channels: String, files: [String: String]) throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-mpi-\(algorithm)-\(UUID().uuidString)").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/input/config", withIntermediateDirectories: true)
+        for (channel, source) in files {
+            try fm.createDirectory(atPath: root + "/input/data/\(channel)", withIntermediateDirectories: true)
+            try fm.copyItem(atPath: repository.appendingPathComponent("data/" + source).path, toPath: root + "/input/data/\(channel)/part-0.csv")
+        }
+        try Data(hyperparameters.utf8).write(to: URL(fileURLWithPath: root + "/input/config/hyperparameters.json"))
+        try Data(channels.utf8).write(to: URL(fileURLWithPath: root + "/input/config/inputdataconfig.json"))
+        try Data(#"{"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"}"#.utf8)
+            .write(to: URL(fileURLWithPath: root + "/input/config/resourceconfig.json"))
+        return root
+    }
+
+    static let cases: [(algorithm: String, hyperparameters: String, channels: String, files: [String: String])] = [
+        ("kmeans", #"{"k": "10", "feature_dim": "65", "mini_batch_size": "200", "epochs": "3"}"#,
+         #"{"train": {"ContentType": "text/csv;label_size=0"}}"#, ["train": "digits/train.csv"]),
+        ("linear-learner", #"{"predictor_type": "binary_classifier", "mini_batch_size": "32", "epochs": "5"}"#,
+         #"{"train": {"ContentType": "text/csv"}, "validation": {"ContentType": "text/csv"}}"#,
+         ["train": "breast-cancer/train.csv", "validation": "breast-cancer/validation.csv"]),
+    ]
+
+    @Test("k-means and linear learner: mpirun -np 2 gives the model files of 2 in-process workers, byte for byte; rank 1 prints nothing",
+          arguments: [0, 1])
+    func sameModelAsInProcess(index: Int) throws {
+        let c = Self.cases[index]
+        let mlc = try builtExecutable("mlc")
+        let local = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: c.channels, files: c.files)
+        let distributed = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: c.channels, files: c.files)
+        defer {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: distributed)
+        }
+        let reference = try runBounded(mlc, ["train", "--algorithm", c.algorithm, "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
+        try #require(reference.status == 0, "\(reference.stderr)")
+
+        let run = try runMPI(ranks: 2, ["--tag-output", mlc, "train", "--algorithm", c.algorithm, "--root", distributed, "--workers", "1", "--no-progress"],
+                             seconds: 300)
+        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: local + "/model").sorted()
+        #expect(!files.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: distributed + "/model").sorted() == files)
+        for file in files {
+            let expected = try Data(contentsOf: URL(fileURLWithPath: local + "/model/" + file))
+            let got = try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/" + file))
+            #expect(got == expected, "\(c.algorithm): \(file) differs")
+        }
+        // --tag-output prefixes each line with [job,rank]<stdout>: rank 1 stays quiet.
+        let lines = run.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.contains(",0]<stdout>:") })
+        #expect(!lines.contains { $0.contains(",1]<stdout>:") }, "\(run.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: distributed + "/output/failure"))
+        #expect(!run.stdout.contains("ShardedByS3Key"))
+    }
+
+    @Test("ShardedByS3Key under several ranks: rank 0 warns, naming the channel, and training still runs")
+    func shardedChannelWarns() throws {
+        let c = Self.cases[0]
+        let root = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters,
+                                 channels: #"{"train": {"ContentType": "text/csv;label_size=0", "S3DistributionType": "ShardedByS3Key"}}"#,
+                                 files: c.files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try runMPI(ranks: 2, [try builtExecutable("mlc"), "train", "--algorithm", c.algorithm, "--root", root, "--no-progress"], seconds: 300)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").filter { $0.contains("Warning: channel 'train' is ShardedByS3Key") }.count == 1, "\(run.stdout)")
+    }
+
+    @Test("a ClientError under mpirun (a bad hyperparameter): the job ends non-zero within seconds with the reason in output/failure")
+    func clientErrorEndsTheJob() throws {
+        let c = Self.cases[0]
+        let root = try Self.tree(algorithm: c.algorithm, hyperparameters: #"{"k": "ten", "feature_dim": "65"}"#, channels: c.channels, files: c.files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try runMPI(ranks: 2, [try builtExecutable("mlc"), "train", "--algorithm", c.algorithm, "--root", root, "--no-progress"], seconds: 60)
+        #expect(run.status != nil && run.status != 0, "\(run.stderr)")
+        let failure = try String(contentsOfFile: root + "/output/failure", encoding: .utf8)
+        #expect(failure.hasPrefix("ClientError: ") && failure.contains("ten"), "\(failure)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/model/model.safetensors"))
+    }
+}
+#endif
