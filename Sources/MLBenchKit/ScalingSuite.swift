@@ -13,7 +13,7 @@ import MLCore
 ///   shards: steps/s, updates/s and bytes moved per step; beside it the all-reduce
 ///   (micro-shard tree) of the same buffer. Checked first: the two give the same bits.
 ///
-/// MPI processes are measured by `scripts/mpi-scaling.sh` (it needs `mpirun`), not here.
+/// MPI processes (1 vs 2 `mpirun` ranks) are not measured here: the suite runs in one process.
 public struct ScalingSuite: BenchmarkSuite {
     public let name = "scaling"
     public let summary = "1 vs 2 workers for linear learner, PCA, k-means, CNN and trees; parameter-server steps/s against shards and workers"
