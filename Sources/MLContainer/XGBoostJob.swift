@@ -102,11 +102,6 @@ public struct XGBoostJob: TrainingJob {
     public func run(workers: Int, group: (any WorkerGroup)? = nil, cancellation: CancellationFlag? = nil) throws(ContainerError) {
         let log = output.line
         var timings = TrainingTimings()
-        if let group, group.size > 1 {
-            // The trees' histograms are exact integer sums, so a rank-count-independent
-            // all-reduce is possible; it is not built yet (docs/distributed.md).
-            throw .client("XGBoost does not train across \(group.size) MPI processes yet; run one process and use its threads (nthread)")
-        }
         let plan = try timings.measure("configuration") { () throws(ContainerError) in try self.plan(workers: workers) }
         timings.host = plan.resources.currentHost
         let hp = plan.hyperparameters
@@ -135,11 +130,14 @@ public struct XGBoostJob: TrainingJob {
             + ", \(hp.numRound) rounds, \(threads) threads")
 
         if let k = hp.kfold {
+            if let group, group.size > 1 {
+                throw .client("_kfold cross-validation trains in one process; it does not run across \(group.size) MPI processes")
+            }
             return try runCrossValidation(plan: plan, folds: k, train: train, validation: validation, threads: threads,
                                           timings: &timings, cancellation: cancellation)
         }
         let store = Self.checkpointStore(plan: plan, hyperparameters: hp, rows: train.rows, features: train.features.columns)
-        let result = try trainModel(hp, on: train, validation: validation, store: store, threads: threads, timings: &timings,
+        let result = try trainModel(hp, on: train, validation: validation, store: store, threads: threads, group: group, timings: &timings,
                                cancellation: cancellation)
         if let best = result.bestIteration, hp.earlyStoppingRounds != nil {
             log("Best iteration: [\(best)] (early stopping on validation-\(hp.earlyStoppingMetric?.name ?? "")); the model keeps its \(best + 1) round(s)")
@@ -184,7 +182,7 @@ public struct XGBoostJob: TrainingJob {
     /// Trains one model, resuming from `store`'s newest checkpoint and checkpointing every round;
     /// the per-round metric lines and progress go to the job's output.
     func trainModel(_ hp: XGBoostHyperparameters, on train: TreeDataset, validation: TreeDataset?, trainMonitor: TreeDataset? = nil,
-                    store: CheckpointStore, threads: Int, timings: inout TrainingTimings,
+                    store: CheckpointStore, threads: Int, group: (any WorkerGroup)? = nil, timings: inout TrainingTimings,
                     cancellation: CancellationFlag?) throws(ContainerError) -> BoostedTreesTrainer.Result {
         let log = output.line
         var resumed: BoostedTreesModel?
@@ -197,7 +195,8 @@ public struct XGBoostJob: TrainingJob {
             log("Resuming from checkpoint \(checkpoint.path) after round \(checkpoint.epoch) of \(hp.numRound)")
         }
         let output = self.output
-        let trainer = BoostedTreesTrainer(hyperparameters: hp, threads: threads)
+        var trainer = BoostedTreesTrainer(hyperparameters: hp, threads: threads)
+        trainer.group = group
         do {
             return try timings.measure("training") {
                 try trainer.fit(train: train, validation: validation, trainMonitor: trainMonitor, resumingFrom: resumed,

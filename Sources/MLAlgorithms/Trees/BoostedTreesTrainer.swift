@@ -60,6 +60,11 @@ public struct RoundEvaluation: Sendable, Equatable {
 public struct BoostedTreesTrainer: Sendable {
     public let hyperparameters: XGBoostHyperparameters
     public let threads: Int
+    /// Where the ranks run (`nil`, or one rank: this process's threads). With several ranks every
+    /// rank holds all the rows and builds the histograms of its contiguous share of each tree's
+    /// rows; the integer histograms are summed across the ranks, so the trees are the same bits
+    /// as one process's (`reg:absoluteerror`, whose leaves are medians of rows, is refused).
+    public var group: (any WorkerGroup)?
 
     public init(hyperparameters: XGBoostHyperparameters, threads: Int? = nil) {
         self.hyperparameters = hyperparameters
@@ -85,6 +90,38 @@ public struct BoostedTreesTrainer: Sendable {
                     resumingFrom resumed: BoostedTreesModel? = nil, cancellation: CancellationFlag? = nil,
                     events: (RoundEvaluation) -> Void = { _ in },
                     checkpoint: (BoostedTreesModel, Int) throws -> Void = { _, _ in }) throws -> Result {
+        guard let group, group.size > 1 else {
+            return try fit(train: train, validation: validation, evaluateTrain: evaluateTrain, trainMonitor: trainMonitor,
+                           resumingFrom: resumed, cancellation: cancellation, comm: nil, events: events, checkpoint: checkpoint)
+        }
+        return try withoutActuallyEscaping(events) { events in
+            try withoutActuallyEscaping(checkpoint) { checkpoint in
+                // Only rank 0 calls them (so never two threads at once), and only while `run` waits;
+                // the box lets go of them before this scope ends (the ranks' threads may outlive it).
+                let calls = UncheckedCalls(events: events, checkpoint: checkpoint)
+                defer { calls.release() }
+                let trainer = self
+                return try group.run { comm in
+                    try trainer.fit(train: train, validation: validation, evaluateTrain: evaluateTrain, trainMonitor: trainMonitor,
+                                    resumingFrom: resumed, cancellation: cancellation, comm: comm,
+                                    events: { if comm.rank == 0 { calls.events?($0) } },
+                                    checkpoint: { model, round in if comm.rank == 0 { try calls.checkpoint?(model, round) } })
+                }
+            }
+        }
+    }
+
+    /// ``fit(train:validation:evaluateTrain:trainMonitor:resumingFrom:cancellation:events:checkpoint:)``
+    /// as one rank of `comm` (`nil`: the only one).
+    func fit(train: TreeDataset, validation: TreeDataset?, evaluateTrain: Bool, trainMonitor: TreeDataset?,
+             resumingFrom resumed: BoostedTreesModel?, cancellation: CancellationFlag?, comm: (any Communicator)?,
+             events: (RoundEvaluation) -> Void, checkpoint: (BoostedTreesModel, Int) throws -> Void) throws -> Result {
+        let ranked = comm.map { $0.size > 1 } ?? false
+        let reductionFailure = ReductionFailure()
+        if ranked, hyperparameters.objective == .absoluteError {
+            throw TreeDataError("objective reg:absoluteerror does not train across several processes (its leaves are medians of each "
+                                + "leaf's rows, which no rank holds all of); train it in one process")
+        }
         let hp = hyperparameters
         let objective = hp.objective
         let numClass = hp.numClass
@@ -125,7 +162,9 @@ public struct BoostedTreesTrainer: Sendable {
         // XGBoost divides the learning rate among a round's parallel trees.
         let eta = hp.eta / Double(parallelTrees)
         var grower = TreeGrower(matrix: matrix, rules: rules, eta: eta, maxDepth: hp.maxDepth, threads: threads,
-                                features: [], reduce: { _ in }, maxLeaves: hp.maxLeaves, lossguide: hp.lossguide)
+                                features: [], reduce: Self.histogramReduction(comm, failure: reductionFailure),
+                                maxLeaves: hp.maxLeaves, lossguide: hp.lossguide)
+        grower.distributed = ranked
         grower.levelShare = hp.colsampleByLevel
         grower.nodeShare = hp.colsampleByNode
         grower.seed = hp.seed
@@ -144,7 +183,14 @@ public struct BoostedTreesTrainer: Sendable {
         let allRows = (0..<n).map { UInt32($0) }
         let roundStart = clock.now
         for round in model.rounds..<hp.numRound {
-            if cancellation?.isCancelled == true { cancelled = true; break }
+            var stop = cancellation?.isCancelled == true
+            if ranked, let comm {
+                // Every rank stops at the same round, or a rank would wait alone in a reduction.
+                var flag = [stop ? 1.0 : 0.0]
+                try comm.allReduceSum(&flag)
+                stop = flag[0] > 0
+            }
+            if stop { cancelled = true; break }
             computeGradients(margins: trainMargins, dataset: train, weights: weights, outputs: outputs,
                              gradients: &gradients, hessians: &hessians)
             // Per output, `num_parallel_tree` trees on the same gradients, each with its own row
@@ -158,7 +204,8 @@ public struct BoostedTreesTrainer: Sendable {
                     var treeGrower = grower
                     treeGrower.features = sampleFeatures(d: d, path: path)
                     treeGrower.samplingPath = path
-                    var tree = treeGrower.grow(rows: rows, gradients: q)
+                    var tree = treeGrower.grow(rows: ranked ? Self.share(of: rows, comm: comm) : rows, gradients: q)
+                    if let error = reductionFailure.take() { throw error }
                     if objective == .absoluteError {
                         refitMedianLeaves(&tree, dataset: train, weights: weights, margins: trainMargins, eta: eta)
                     }
@@ -167,7 +214,8 @@ public struct BoostedTreesTrainer: Sendable {
                 // Margins move only after the round's trees are grown (reg:absoluteerror's leaf
                 // refit reads the margins of the round's start, as XGBoost's does).
                 for tree in grown {
-                    apply(tree, to: &trainMargins, output: k, outputs: outputs, matrix: matrix, sampled: tree.rows.count < n)
+                    // A rank's grown tree lists its own rows only: walk every row through it instead.
+                    apply(tree, to: &trainMargins, output: k, outputs: outputs, matrix: matrix, sampled: ranked || tree.rows.count < n)
                     if let validation, validationMargins != nil {
                         Self.addTree(tree.tree, features: validation.features, to: &validationMargins!, output: k, outputs: outputs, threads: threads)
                     }
@@ -437,3 +485,61 @@ public struct BoostedTreesTrainer: Sendable {
         for i in 0..<x.rows { margins[i * outputs + k] += add[i] }
     }
 }
+
+extension BoostedTreesTrainer {
+    /// Rank `comm.rank`'s contiguous share of a tree's rows (balanced; ranks past the rows get none).
+    static func share(of rows: [UInt32], comm: (any Communicator)?) -> [UInt32] {
+        guard let comm, comm.size > 1 else { return rows }
+        let lo = comm.rank * rows.count / comm.size, hi = (comm.rank + 1) * rows.count / comm.size
+        return Array(rows[lo..<hi])
+    }
+
+    /// The grower's reduction across ranks: every rank's exact integer histograms, added. They
+    /// travel as Doubles with the same bits (the communicator moves bytes; nothing is computed
+    /// on them as Doubles); integer sums are exact in any order. A failure is kept for the
+    /// trainer to throw after the tree (the grower's reduction cannot throw).
+    static func histogramReduction(_ comm: (any Communicator)?, failure: ReductionFailure) -> (inout [Int64]) -> Void {
+        guard let comm, comm.size > 1 else { return { _ in } }
+        return { histograms in
+            guard !failure.failed else { return }
+            do {
+                let all = try comm.allGather(histograms.map { Double(bitPattern: UInt64(bitPattern: $0)) })
+                for (r, part) in all.enumerated() where part.count != histograms.count {
+                    throw CommunicatorError.mismatch(operation: "histograms", reason: "rank \(r) sent \(part.count) values, rank \(comm.rank) \(histograms.count)")
+                }
+                for i in histograms.indices {
+                    var sum: Int64 = 0
+                    for part in all { sum &+= Int64(bitPattern: part[i].bitPattern) }
+                    histograms[i] = sum
+                }
+            } catch {
+                failure.record(error)
+            }
+        }
+    }
+}
+
+/// The first error of a histogram reduction, for the trainer to throw after the tree.
+final class ReductionFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+    func record(_ e: any Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+    func take() -> (any Error)? { lock.lock(); defer { lock.unlock() }; return error }
+}
+
+/// The caller's callbacks, handed to the ranks of one ``WorkerGroup/run(_:)`` call: only rank 0
+/// calls them, `run` returns before the caller's scope ends, and ``release()`` drops them then.
+private final class UncheckedCalls: @unchecked Sendable {
+    private(set) var events: ((RoundEvaluation) -> Void)?
+    private(set) var checkpoint: ((BoostedTreesModel, Int) throws -> Void)?
+    init(events: @escaping (RoundEvaluation) -> Void, checkpoint: @escaping (BoostedTreesModel, Int) throws -> Void) {
+        self.events = events
+        self.checkpoint = checkpoint
+    }
+    func release() {
+        events = nil
+        checkpoint = nil
+    }
+}
+

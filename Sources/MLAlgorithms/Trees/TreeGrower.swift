@@ -19,6 +19,10 @@ struct TreeGrower {
     /// Features the tree may split on (colsample_bytree), ascending.
     var features: [Int]
     let reduce: (_ histograms: inout [Int64]) -> Void
+    /// Ranks hold different rows (``BoostedTreesTrainer/group``): every decision must come from
+    /// the reduced histograms, so the child built rather than subtracted is the one with the
+    /// smaller hessian sum (global) instead of fewer rows (local). Either gives the same bits.
+    var distributed = false
     /// At most this many leaves (0: no limit) — XGBoost counts them in both policies.
     var maxLeaves = 0
     /// Best-first growth (`grow_policy=lossguide`): the open node with the largest loss change
@@ -128,7 +132,7 @@ struct TreeGrower {
                     continue
                 }
                 // Build the smaller child (by rows; the left on a tie), subtract for the other.
-                let smallIsLeft = left.rowCount <= right.rowCount
+                let smallIsLeft = distributed ? left.h <= right.h : left.rowCount <= right.rowCount
                 children.append(left)
                 children.append(right)
                 let small = children.count - (smallIsLeft ? 2 : 1), large = children.count - (smallIsLeft ? 1 : 2)
@@ -269,7 +273,7 @@ struct TreeGrower {
                 continue
             }
             // The smaller child (by rows; the left on a tie) is built, the other subtracted.
-            let smallIsLeft = left.rowCount <= right.rowCount
+            let smallIsLeft = distributed ? left.h <= right.h : left.rowCount <= right.rowCount
             let small = smallIsLeft ? left : right
             let built = buildHistograms([(small.begin, small.end)], rows: rows, pairs: q.pairs)
             var pair = [Int64](repeating: 0, count: 2 * stride)
