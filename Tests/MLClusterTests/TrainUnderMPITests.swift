@@ -71,6 +71,59 @@ struct TrainUnderMPITests {
         #expect(!run.stdout.contains("ShardedByS3Key"))
     }
 
+    @Test("SIGTERM to mpirun mid-training: the ranks stop together, exit 0 with a checkpoint, and a rerun resumes to the uninterrupted model's bytes",
+          arguments: [0, 1])
+    func sigtermStopsTogetherAndResumes(index: Int) throws {
+        guard let mpirun else { return }
+        let c = Self.cases[index]
+        // Long enough to be stopped in the middle: many epochs of small mini-batches.
+        var hp = try JSONSerialization.jsonObject(with: Data(c.hyperparameters.utf8)) as? [String: String] ?? [:]
+        hp["epochs"] = index == 0 ? "400" : "300"
+        let hyperparameters = String(decoding: try JSONSerialization.data(withJSONObject: hp, options: [.sortedKeys]), as: UTF8.self)
+        let whole = try Self.tree(algorithm: c.algorithm, hyperparameters: hyperparameters, channels: c.channels, files: c.files)
+        let stopped = try Self.tree(algorithm: c.algorithm, hyperparameters: hyperparameters, channels: c.channels, files: c.files)
+        defer {
+            try? FileManager.default.removeItem(atPath: whole)
+            try? FileManager.default.removeItem(atPath: stopped)
+        }
+        let mlc = try builtExecutable("mlc")
+        let arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", mlc, "train", "--algorithm", c.algorithm, "--workers", "1", "--no-progress", "--root"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        let reference = try runBounded(mpirun, arguments + [whole], environment: environment, seconds: 600)
+        try #require(reference.status == 0, "\(reference.stderr)")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = arguments + [stopped]
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Stop it once the first checkpoint exists (an epoch done), well before the end.
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline,
+              ((try? FileManager.default.contentsOfDirectory(atPath: stopped + "/checkpoints")) ?? []).isEmpty {
+            usleep(20_000)
+        }
+        try #require(process.isRunning, "the run ended before it could be stopped; make it longer")
+        process.terminate()
+        let grace = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < grace { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(c.algorithm): mpirun ended with \(process.terminationStatus)")
+        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: stopped + "/checkpoints")) ?? []).isEmpty)
+
+        let again = try runBounded(mpirun, arguments + [stopped], environment: environment, seconds: 600)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("Resuming from checkpoint"), "\(again.stdout)")
+        for file in try FileManager.default.contentsOfDirectory(atPath: whole + "/model") {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: stopped + "/model/" + file)) == Data(contentsOf: URL(fileURLWithPath: whole + "/model/" + file)),
+                    "\(c.algorithm): \(file) differs after the resume")
+        }
+    }
+
     @Test("ShardedByS3Key under several ranks: rank 0 warns, naming the channel, and training still runs")
     func shardedChannelWarns() throws {
         let c = Self.cases[0]

@@ -68,7 +68,7 @@ public struct KMeansTrainer: Sendable {
                 if state.centres.isEmpty { try initialize(&state, from: batch, channel: channel, events: events) }
                 try step(&state, batch: batch)
                 state.batch += 1
-                if cancellation?.isCancelled == true {
+                if try stopAgreed(cancellation) {
                     return try finish(state, cancelled: true, seconds: seconds, rows: reader.rowsDelivered, events: events)
                 }
             }
@@ -112,6 +112,15 @@ public struct KMeansTrainer: Sendable {
         state.centres = centres
         state.weights = [Double](repeating: 0, count: count)
         events(.note("Initialized \(count) streaming centres (k=\(p.k) × extra_center_factor=\(p.extraCenterFactor)) by \(p.initMethod.rawValue)"))
+    }
+
+    /// Whether to stop after this mini-batch. Across processes rank 0's view of the flag is
+    /// broadcast, so every process stops after the same mini-batch (SIGTERM reaches them at
+    /// different moments); in one process every worker shares the flag.
+    func stopAgreed(_ cancellation: CancellationFlag?) throws -> Bool {
+        let local = cancellation?.isCancelled == true
+        guard let group, !(group is InProcessWorkerGroup), group.size > 1 else { return local }
+        return try group.run { comm in try comm.broadcast([local ? 1.0 : 0.0], root: 0)[0] == 1 }
     }
 
     /// One mini-batch update.
