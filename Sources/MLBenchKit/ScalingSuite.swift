@@ -13,7 +13,8 @@ import MLCore
 ///   shards: steps/s, updates/s and bytes moved per step; beside it the all-reduce
 ///   (micro-shard tree) of the same buffer. Checked first: the two give the same bits.
 ///
-/// MPI processes (1 vs 2 `mpirun` ranks) are not measured here: the suite runs in one process.
+/// MPI processes (1 vs 2 `mpirun` ranks) are measured by `scripts/mpi-scaling.sh`: the suite
+/// runs in one process.
 public struct ScalingSuite: BenchmarkSuite {
     public let name = "scaling"
     public let summary = "1 vs 2 workers for linear learner, PCA, k-means, CNN and trees; parameter-server steps/s against shards and workers"
