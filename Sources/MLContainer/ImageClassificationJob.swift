@@ -135,12 +135,14 @@ public struct ImageClassificationJob: TrainingJob {
         if let kv = hp.kvStore {
             let inProcess = group == nil || group is InProcessWorkerGroup
             switch kv {
-            case "dist_sync", "dist_device_sync" where inProcess:
+            case _ where !inProcess:
+                log("kv_store=\(kv): all-reduce over \(group?.size ?? workers) MPI processes (the parameter server runs within one process)")
+            case "dist_sync", "dist_device_sync":
                 log("kv_store=\(kv): through the parameter server (\(workers) shards), synchronously: the same bits as all-reduce")
-            case "dist_async", "dist_device_async" where inProcess:
+            case "dist_async", "dist_device_async":
                 log("kv_store=\(kv): through the parameter server, asynchronously: each worker's update is applied on arrival")
             default:
-                log("kv_store=\(kv): all-reduce over \(group?.size ?? workers) workers" + (inProcess ? "" : " (MPI processes)"))
+                log("kv_store=\(kv): all-reduce over \(workers) workers")
             }
         }
 

@@ -124,6 +124,43 @@ struct TrainUnderMPITests {
         }
     }
 
+    @Test("image classification (ResNet-20 on the digits' MXNet RecordIO): mpirun -np 2 gives the model of 2 in-process workers; kv_store=dist_sync falls back to all-reduce across processes")
+    func imageClassifierSameModel() throws {
+        func imageTree() throws -> String {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-mpi-images-\(UUID().uuidString)").path
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: root + "/input/config", withIntermediateDirectories: true)
+            for set in ["train", "validation"] {
+                try fm.createDirectory(atPath: root + "/input/data/" + set, withIntermediateDirectories: true)
+                try fm.copyItem(atPath: Self.repository.appendingPathComponent("data/digits-images/\(set).rec").path,
+                                toPath: root + "/input/data/\(set)/\(set).rec")
+            }
+            try Data(#"{"num_classes": "10", "num_training_samples": "1437", "num_layers": "20", "image_shape": "1,8,8", "epochs": "1", "mini_batch_size": "64", "optimizer": "adam", "learning_rate": "0.003", "kv_store": "dist_sync"}"#.utf8)
+                .write(to: URL(fileURLWithPath: root + "/input/config/hyperparameters.json"))
+            try Data(#"{"train": {"ContentType": "application/x-recordio"}, "validation": {"ContentType": "application/x-recordio"}}"#.utf8)
+                .write(to: URL(fileURLWithPath: root + "/input/config/inputdataconfig.json"))
+            try Data(#"{"current_host": "algo-1", "hosts": ["algo-1"]}"#.utf8).write(to: URL(fileURLWithPath: root + "/input/config/resourceconfig.json"))
+            return root
+        }
+        let mlc = try builtExecutable("mlc")
+        let local = try imageTree(), distributed = try imageTree()
+        defer {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: distributed)
+        }
+        let reference = try runBounded(mlc, ["train", "--algorithm", "image-classification", "--root", local, "--workers", "2", "--no-progress"], seconds: 600)
+        try #require(reference.status == 0, "\(reference.stderr)")
+        #expect(reference.stdout.contains("kv_store=dist_sync: through the parameter server"))
+        let run = try runMPI(ranks: 2, [mlc, "train", "--algorithm", "image-classification", "--root", distributed, "--workers", "1", "--no-progress"],
+                             seconds: 600)
+        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("kv_store=dist_sync: all-reduce over 2 MPI processes"), "\(run.stdout)")
+        for file in ["model.safetensors", "model.json"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/" + file)) == Data(contentsOf: URL(fileURLWithPath: local + "/model/" + file)),
+                    "\(file) differs")
+        }
+    }
+
     @Test("ShardedByS3Key under several ranks: rank 0 warns, naming the channel, and training still runs")
     func shardedChannelWarns() throws {
         let c = Self.cases[0]
