@@ -20,6 +20,9 @@ public struct KMeansTrainer: Sendable {
     /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
     public var group: (any WorkerGroup)?
     public var seed: UInt64
+    /// Mini-batch centre updates through a parameter server of this shape instead of
+    /// all-reduce (`nil`: all-reduce); in-process workers only. See `KMeansTrainer+ParameterServer.swift`.
+    public var parameterServer: NetworkParameterServer?
     public static let shardRows = 1024
 
     public init(hyperparameters: KMeansHyperparameters, workers: Int = 1, seed: UInt64 = 0) {
@@ -60,13 +63,22 @@ public struct KMeansTrainer: Sendable {
         }
         var seconds: [Double] = []
         var rowsPerEpoch = 0
+        var server: KMeansServer? = nil
+        var serverSteps = 0
         while state.epoch < p.epochs {
             let started = ProcessInfo.processInfo.systemUptime
             var reader = DenseRowBlocks(channel: channel, features: d, blockRows: p.miniBatchSize, source: try open(state.epoch))
             if state.batch > 0 { try reader.skip(rows: state.batch * p.miniBatchSize) }
             while let batch = try reader.next() {
                 if state.centres.isEmpty { try initialize(&state, from: batch, channel: channel, events: events) }
-                try step(&state, batch: batch)
+                if parameterServer != nil {
+                    if server == nil { server = try makeServer(state, events: events) }
+                    // invariant: made just above
+                    try step(&state, batch: batch, server: server!, index: serverSteps)
+                    serverSteps += 1
+                } else {
+                    try step(&state, batch: batch)
+                }
                 state.batch += 1
                 if try stopAgreed(cancellation) {
                     return try finish(state, cancelled: true, seconds: seconds, rows: reader.rowsDelivered, events: events)
