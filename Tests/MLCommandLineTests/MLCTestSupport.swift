@@ -1,5 +1,6 @@
 import Foundation
 import MLCore
+import MLTestSupport
 import Synchronization
 @testable import MLCommandLine
 
@@ -99,29 +100,6 @@ func realPath(_ path: String) -> String {
 /// directory that holds the test runner (`.build/release`, `.build/<triple>/release`, any
 /// --scratch-path), so look there and a few levels up (a bundle sits below it on Darwin).
 func builtProduct(_ name: String) throws -> String {
-    var directories: [URL] = []
-    if let first = CommandLine.arguments.first { directories.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-    if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
-    directories.append(URL(fileURLWithPath: realPath("/proc/self/exe")).deletingLastPathComponent())
-    var looked: [String] = []
-    for start in directories {
-        var directory = start.resolvingSymlinksInPath()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent(name).path
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-               FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-            looked.append(candidate)
-            directory = directory.deletingLastPathComponent()
-        }
-    }
-    throw BuiltProductMissing(name: name, looked: looked)
+    try builtExecutable(name)
 }
 
-struct BuiltProductMissing: Error, CustomStringConvertible {
-    var name: String
-    var looked: [String]
-    var description: String { "\(name) is not built; looked in " + looked.joined(separator: ", ") }
-}

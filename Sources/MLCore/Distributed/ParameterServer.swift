@@ -293,20 +293,21 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
         var out: [T] = []
         out.reserveCapacity(count)
         for shard in shards {
-            shard.condition.lock()
-            if consistency == .synchronous {
-                do {
-                    try wait(shard.condition, operation: "pull", failed: { abortReason }) { shard.version >= step }
-                } catch {
-                    shard.condition.unlock()
-                    throw error
-                }
-            }
-            out += shard.values
-            shard.condition.unlock()
+            try reading(shard, at: step, operation: "pull") { out += shard.values }
         }
         count(pulls: 1, pulled: count)
         return out
+    }
+
+    /// Runs `body` under `shard`'s lock once the shard is ready for a pull of `step`
+    /// (synchronous: its update of step `step − 1` applied; otherwise at once).
+    private func reading(_ shard: Shard, at step: Int, operation: String, _ body: () -> Void) throws(ParameterServerError) {
+        shard.condition.lock()
+        defer { shard.condition.unlock() }
+        if consistency == .synchronous {
+            try wait(shard.condition, operation: operation, failed: { abortReason }) { shard.version >= step }
+        }
+        body()
     }
 
     /// The stale mode's gate: the slowest worker is at most `s` steps behind `step`.
@@ -422,21 +423,13 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
         for shard in shards where i < rows.count {
             let lo = shard.range.lowerBound / w, hi = shard.range.upperBound / w
             guard rows[i] < hi else { continue }
-            shard.condition.lock()
-            if consistency == .synchronous {
-                do {
-                    try wait(shard.condition, operation: "pullRows", failed: { abortReason }) { shard.version >= step }
-                } catch {
-                    shard.condition.unlock()
-                    throw error
+            try reading(shard, at: step, operation: "pullRows") {
+                while i < rows.count && rows[i] < hi {
+                    let offset = (rows[i] - lo) * w
+                    out += shard.values[offset..<(offset + w)]
+                    i += 1
                 }
             }
-            while i < rows.count && rows[i] < hi {
-                let offset = (rows[i] - lo) * w
-                out += shard.values[offset..<(offset + w)]
-                i += 1
-            }
-            shard.condition.unlock()
         }
         count(pulls: 1, pulled: out.count)
         return out
