@@ -13,7 +13,8 @@ build: setup
 # cancer and digits, exported by scripts/export_datasets.py) and prints SageMaker's metric lines,
 # then runs as a SageMaker training job (`mlc train`) from a local /opt/ml tree, serves the
 # trained model (`mlc serve`, a few curl requests, SIGTERM), trains PCA and k-means as SageMaker
-# jobs on the digits, scores the digits with the k-means model (`mlc predict`), trains XGBoost
+# jobs on the digits, trains k-means again as two MPI processes (`mpirun -np 2 mlc train`) and
+# compares the model bytes, scores the digits with the k-means model (`mlc predict`), trains XGBoost
 # as a SageMaker job on the breast-cancer CSV (per-round lines, early stopping on the tuning
 # metric) and scores with it, trains the image classifier (a ResNet-20) as a SageMaker job on
 # the bundled synthetic shapes (PNG/JPEG files + .lst), serves it (image requests with curl) and
@@ -37,6 +38,9 @@ run: build
 	.build/release/mlc train --algorithm pca --root out/opt-ml-pca
 	scripts/unsupervised-training-tree.sh kmeans out/opt-ml-kmeans
 	.build/release/mlc train --algorithm kmeans --root out/opt-ml-kmeans
+	scripts/unsupervised-training-tree.sh kmeans out/opt-ml-kmeans-mpi
+	mpirun --allow-run-as-root --oversubscribe -np 2 .build/release/mlc train --algorithm kmeans --root out/opt-ml-kmeans-mpi --workers 1 --no-progress
+	cmp out/opt-ml-kmeans/model/model.safetensors out/opt-ml-kmeans-mpi/model/model.safetensors && echo "mpirun -np 2: the same k-means model, byte for byte"
 	.build/release/mlc predict --model out/opt-ml-kmeans/model --input data/digits/validation.csv \
 	    --content-type "text/csv;label_size=1" --accept text/csv --output out/kmeans-predictions
 	head -5 out/kmeans-predictions/validation.csv.out
