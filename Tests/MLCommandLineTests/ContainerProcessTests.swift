@@ -14,35 +14,12 @@ struct ContainerProcessTests {
     let channels = #"{"train": {"ContentType": "text/csv"}, "validation": {"ContentType": "text/csv"}}"#
 
     /// `mlc train` on `root` as a child process, its output captured into files.
-    func start(_ root: TemporaryDirectory) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try builtProduct("mlc"))
-        p.arguments = ["train", "--root", root.path, "--workers", "2"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["MLC_ALGORITHM"] = "linear-learner"  // as the image sets it
-        p.environment = environment
-        _ = FileManager.default.createFile(atPath: root.path + "/stdout.log", contents: nil)
-        _ = FileManager.default.createFile(atPath: root.path + "/stderr.log", contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: root.path + "/stdout.log")
-        p.standardError = FileHandle(forWritingAtPath: root.path + "/stderr.log")
-        try p.run()
-        return p
-    }
+    func start(_ root: TemporaryDirectory) throws -> Process { try startTraining(root, algorithm: "linear-learner") }
 
-    func log(_ root: TemporaryDirectory, _ name: String = "stdout.log") -> String {
-        String(decoding: contents(root.path + "/" + name), as: UTF8.self)
-    }
+    func log(_ root: TemporaryDirectory, _ name: String = "stdout.log") -> String { trainingLog(root, name) }
 
-    /// Waits until a checkpoint of `epoch` exists (or the process ends); true if it appeared.
     func waitForCheckpoint(_ root: TemporaryDirectory, epoch: Int, while process: Process) -> Bool {
-        let marker = "epoch-" + String(repeating: "0", count: 6 - String(epoch).count) + String(epoch)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && process.isRunning {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: root.path + "/checkpoints")) ?? []
-            if files.contains(where: { $0.contains(marker) && $0.hasSuffix(".ckpt") }) { return true }
-            usleep(500)
-        }
-        return false
+        waitForCheckpointFile(root, epoch: epoch, while: process, seconds: 60)
     }
 
     func reference() throws -> TemporaryDirectory {

@@ -103,3 +103,38 @@ func builtProduct(_ name: String) throws -> String {
     try builtExecutable(name)
 }
 
+
+/// `mlc train --root <root> --workers 2` as `MLC_ALGORITHM=<algorithm>` (as the image sets it),
+/// started in the background with its output in `<root>/stdout.log` and `<root>/stderr.log`.
+func startTraining(_ root: TemporaryDirectory, algorithm: String) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try builtProduct("mlc"))
+    p.arguments = ["train", "--root", root.path, "--workers", "2"]
+    var environment = ProcessInfo.processInfo.environment
+    environment["MLC_ALGORITHM"] = algorithm
+    p.environment = environment
+    _ = FileManager.default.createFile(atPath: root.path + "/stdout.log", contents: nil)
+    _ = FileManager.default.createFile(atPath: root.path + "/stderr.log", contents: nil)
+    p.standardOutput = FileHandle(forWritingAtPath: root.path + "/stdout.log")
+    p.standardError = FileHandle(forWritingAtPath: root.path + "/stderr.log")
+    try p.run()
+    return p
+}
+
+/// A log `startTraining` wrote.
+func trainingLog(_ root: TemporaryDirectory, _ name: String) -> String {
+    String(decoding: contents(root.path + "/" + name), as: UTF8.self)
+}
+
+/// Waits (at most `seconds`, and while `process` runs) until a checkpoint after `epoch` epochs
+/// exists in `<root>/checkpoints`; true if it appeared.
+func waitForCheckpointFile(_ root: TemporaryDirectory, epoch: Int, while process: Process, seconds: Double) -> Bool {
+    let marker = "epoch-" + String(repeating: "0", count: 6 - String(epoch).count) + String(epoch)
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline && process.isRunning {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: root.path + "/checkpoints")) ?? []
+        if files.contains(where: { $0.contains(marker) && $0.hasSuffix(".ckpt") }) { return true }
+        usleep(500)
+    }
+    return false
+}

@@ -85,15 +85,7 @@ extension KMeansTrainer {
                     let mine = shards.shards(forRank: comm.rank, of: comm.size)
                     for s in mine {
                         let r = shards.rows(ofShard: s)
-                        var labels = [Int32](repeating: 0, count: r.count), distances = [Float](repeating: 0, count: r.count)
-                        var acc = KMeansAccumulator(k: count, d: d)
-                        labels.withUnsafeMutableBufferPointer { l in
-                            distances.withUnsafeMutableBufferPointer { dd in
-                                // invariant: shards are non-empty
-                                prepared.assign(rows: r.count, x: x + r.lowerBound * d, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch) // invariant: see above
-                                acc.add(rows: r.count, x: x + r.lowerBound * d, weights: nil, labels: l.baseAddress!, distances: dd.baseAddress!) // invariant: see above
-                            }
-                        }
+                        let acc = Self.accumulate(prepared, rows: r, x: x.base, count: count, d: d, scratch: &scratch)
                         // The accumulator's [sums | counts | loss] as the server's rows.
                         var rows = [Double](repeating: 0, count: (count + 1) * w)
                         for j in 0..<count {

@@ -135,6 +135,21 @@ public struct KMeansTrainer: Sendable {
         return try group.run { comm in try comm.broadcast([local ? 1.0 : 0.0], root: 0)[0] == 1 }
     }
 
+    /// Rows `r` of `x` assigned to `prepared`'s closest centres and summed per centre.
+    static func accumulate(_ prepared: KMeansCentres, rows r: Range<Int>, x: UnsafePointer<Float>, count: Int, d: Int,
+                           scratch: inout [Float]) -> KMeansAccumulator {
+        var labels = [Int32](repeating: 0, count: r.count), distances = [Float](repeating: 0, count: r.count)
+        var acc = KMeansAccumulator(k: count, d: d)
+        labels.withUnsafeMutableBufferPointer { l in
+            distances.withUnsafeMutableBufferPointer { dd in
+                // invariant: micro-shards are non-empty, so both buffers have a base address
+                prepared.assign(rows: r.count, x: x + r.lowerBound * d, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch) // invariant: see above
+                acc.add(rows: r.count, x: x + r.lowerBound * d, weights: nil, labels: l.baseAddress!, distances: dd.baseAddress!) // invariant: see above
+            }
+        }
+        return acc
+    }
+
     /// One mini-batch update.
     func step(_ state: inout KMeansTrainingState, batch: Matrix<Float>) throws {
         let p = hyperparameters, d = p.featureDim, count = state.weights.count
@@ -150,17 +165,7 @@ public struct KMeansTrainer: Sendable {
                 var local: [Double] = []
                 var scratch: [Float] = []
                 for s in shards.shards(forRank: comm.rank, of: comm.size) {
-                    let r = shards.rows(ofShard: s)
-                    var labels = [Int32](repeating: 0, count: r.count), distances = [Float](repeating: 0, count: r.count)
-                    labels.withUnsafeMutableBufferPointer { l in
-                        distances.withUnsafeMutableBufferPointer { dd in
-                            // invariant: shards are non-empty
-                            prepared.assign(rows: r.count, x: x + r.lowerBound * d, labels: l.baseAddress!, distances: dd.baseAddress!, scratch: &scratch) // invariant: see above
-                            var acc = KMeansAccumulator(k: count, d: d)
-                            acc.add(rows: r.count, x: x + r.lowerBound * d, weights: nil, labels: l.baseAddress!, distances: dd.baseAddress!) // invariant: the buffer or result is non-empty / present by construction
-                            local += acc.values
-                        }
-                    }
+                    local += Self.accumulate(prepared, rows: shards.rows(ofShard: s), x: x.base, count: count, d: d, scratch: &scratch).values
                 }
                 return try comm.reduceMicroShards(local, width: width, shards: shards)
             }

@@ -62,11 +62,14 @@ public struct PixelImage: Sendable, Hashable {
     /// array subscripts do.
     public subscript(x: Int, y: Int, channel: Int) -> UInt8 {
         get {
+            // invariant: the caller's contract, as for Array's subscript — no decoder or trainer
+            // path indexes pixels from input data through this (they work on the buffers)
             precondition(x >= 0 && x < width && y >= 0 && y < height && channel >= 0 && channel < channels,
                          "pixel (\(x), \(y), \(channel)) outside a \(width)×\(height)×\(channels) image")
             return pixels[(y * width + x) * channels + channel]
         }
         set {
+            // invariant: the caller's contract, as for the getter
             precondition(x >= 0 && x < width && y >= 0 && y < height && channel >= 0 && channel < channels,
                          "pixel (\(x), \(y), \(channel)) outside a \(width)×\(height)×\(channels) image")
             pixels[(y * width + x) * channels + channel] = newValue
@@ -128,6 +131,8 @@ extension PixelImage {
     static func converting(_ source: UnsafeBufferPointer<UInt8>, layout: SampleLayout, width: Int, height: Int,
                            toChannels channels: Int) -> PixelImage {
         let n = width * height
+        // invariant: the decoders and `converted(toChannels:)` pass buffers of exactly
+        // width × height × layout.samples bytes
         precondition(source.count >= n * layout.samples, "internal: \(source.count) bytes for \(n) pixels of \(layout)")
         let pixels = [UInt8](unsafeUninitializedCapacity: n * channels) { out, initialized in
             // invariant: both buffers hold at least one pixel
