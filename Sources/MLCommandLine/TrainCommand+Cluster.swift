@@ -36,9 +36,6 @@ extension TrainRun {
                     // Written before the job is aborted (the abort ends this process too).
                     failurePath.writeFailure((error as? ContainerError) ?? .algorithm("\(error)"))
                 }
-                if group.isPrimary && group.size > 1 {
-                    for line in shardingWarnings(environment: environment, ranks: group.size) { output.line(line) }
-                }
                 return .rank(group)
             case .primary(let hosts):
                 guard let mpirun = Self.findTool("mpirun") else {
@@ -77,18 +74,6 @@ extension TrainRun {
         }
         return .local
         #endif
-    }
-
-    /// Warnings for `ShardedByS3Key` channels in a job of several ranks: the trainers split one
-    /// batch by rank, which is right when every rank holds the same data (`FullyReplicated`);
-    /// with a different shard per host each rank uses only its slice of its own shard.
-    func shardingWarnings(environment: TrainingEnvironment, ranks: Int) -> [String] {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: environment.inputDataConfigPath)),
-              let channels = try? ContainerConfiguration.channels(data, path: environment.inputDataConfigPath) else { return [] }
-        return channels.filter { $0.distribution == "ShardedByS3Key" }.map { channel in
-            "Warning: channel '\(channel.name)' is ShardedByS3Key: the \(ranks) ranks split every batch as if each held all the data, "
-                + "so with a different shard per host each rank trains on only part of its own; use FullyReplicated for multi-host training (docs/distributed.md)"
-        }
     }
 
     /// `resourceconfig.json` (one host when absent: a local run).

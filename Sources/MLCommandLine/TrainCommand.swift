@@ -59,6 +59,7 @@ struct TrainRun {
             var group: (any WorkerGroup)?
             var jobEnvironment = environment
             var jobOutput = output
+            var shardScratch: String?
             switch try clusterPlacement(environment: environment, output: output) {
             case .finished(let status):
                 return status
@@ -73,9 +74,14 @@ struct TrainRun {
                         .appendingPathComponent("mlc-rank-\(UUID().uuidString)").path
                     jobOutput = JobOutput(line: { _ in })
                 }
+                // ShardedByS3Key channels: the ranks exchange their hosts' shards first.
+                shardScratch = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-shards-\(UUID().uuidString)").path
+                jobEnvironment = try ShardedChannels.exchange(environment: jobEnvironment, group: rankGroup, scratch: shardScratch ?? "",
+                                                              log: jobOutput.line)
             }
             defer {
                 if let scratch = jobEnvironment.secondaryScratch { try? FileManager.default.removeItem(atPath: scratch) }
+                if let shardScratch { try? FileManager.default.removeItem(atPath: shardScratch) }
             }
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
             let job = try TrainingJobs.named(name).init(environment: jobEnvironment, output: jobOutput)

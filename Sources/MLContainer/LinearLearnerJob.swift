@@ -120,6 +120,7 @@ public struct LinearLearnerJob: TrainingJob {
         let validation = try load("validation"), test = try load("test")
         var trainer = LinearLearnerTrainer(hyperparameters: plan.hyperparameters, workers: workers)
         trainer.group = group
+        trainer.parameterServer = try JobParameterServer.choose(plan.hyperparameters.values, workers: workers, group: group, log: log)
         let others = (validation.map { ", validation \($0.rows) rows" } ?? "") + (test.map { ", test \($0.rows) rows" } ?? "")
         let stream: LinearStream?
         if let train {

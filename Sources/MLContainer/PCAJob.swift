@@ -39,6 +39,7 @@ public struct PCAJob: UnsupervisedTrainingJob {
         guard let train = plan.readers["train"] else { throw .algorithm("the train channel disappeared") }
         var trainer = PCATrainer(hyperparameters: hyperparameters, workers: workers)
         trainer.group = group
+        trainer.parameterServer = try JobParameterServer.choose(hyperparameters.values, workers: workers, group: group, log: log)
         log("\(hyperparameters.featureDim) feature(s) found in 'data'. algorithm_mode=\(hyperparameters.mode.rawValue), "
             + "num_components=\(hyperparameters.numComponents)" + (hyperparameters.mode == .randomized ? ", sketch rows \(hyperparameters.sketchRows)" : "")
             + ", \(workers) worker(s)")

@@ -161,16 +161,54 @@ struct TrainUnderMPITests {
         }
     }
 
-    @Test("ShardedByS3Key under several ranks: rank 0 warns, naming the channel, and training still runs")
-    func shardedChannelWarns() throws {
-        let c = Self.cases[0]
-        let root = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters,
-                                 channels: #"{"train": {"ContentType": "text/csv;label_size=0", "S3DistributionType": "ShardedByS3Key"}}"#,
-                                 files: c.files)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let run = try runMPI(ranks: 2, [try builtExecutable("mlc"), "train", "--algorithm", c.algorithm, "--root", root, "--no-progress"], seconds: 300)
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.split(separator: "\n").filter { $0.contains("Warning: channel 'train' is ShardedByS3Key") }.count == 1, "\(run.stdout)")
+    @Test("ShardedByS3Key: each rank reads only its host's shard, the ranks exchange them and train on the union in host order — the model bytes of one process reading host-0000/ and host-0001/; a host without a validation shard is a warning")
+    func shardedChannelsAreExchanged() throws {
+        let fm = FileManager.default
+        let lines = try String(contentsOfFile: Self.repository.appendingPathComponent("data/breast-cancer/train.csv").path, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: true)
+        let halves = [lines[0..<(lines.count / 3)], lines[(lines.count / 3)...]].map { $0.joined(separator: "\n") + "\n" }
+        let validation = try Data(contentsOf: Self.repository.appendingPathComponent("data/breast-cancer/validation.csv"))
+        let hyperparameters = #"{"predictor_type": "binary_classifier", "mini_batch_size": "32", "epochs": "4"}"#
+        let sharded = #"{"train": {"ContentType": "text/csv", "S3DistributionType": "ShardedByS3Key"}, "validation": {"ContentType": "text/csv", "S3DistributionType": "ShardedByS3Key"}}"#
+        // The reference: one process, the union laid out as the exchange lays it out.
+        let local = try Self.tree(algorithm: "linear-learner", hyperparameters: hyperparameters, channels: sharded, files: [:])
+        // The job: one /opt/ml tree, a different channel directory per rank (SM_CHANNEL_*), as two hosts would have.
+        let distributed = try Self.tree(algorithm: "linear-learner", hyperparameters: hyperparameters, channels: sharded, files: [:])
+        defer {
+            try? fm.removeItem(atPath: local)
+            try? fm.removeItem(atPath: distributed)
+        }
+        for (r, half) in halves.enumerated() {
+            let host = String(format: "host-%04d", r)
+            try fm.createDirectory(atPath: local + "/input/data/train/\(host)/part", withIntermediateDirectories: true)
+            try Data(half.utf8).write(to: URL(fileURLWithPath: local + "/input/data/train/\(host)/part/rows.csv"))
+            try fm.createDirectory(atPath: distributed + "/hosts/\(r)/train/part", withIntermediateDirectories: true)
+            try Data(half.utf8).write(to: URL(fileURLWithPath: distributed + "/hosts/\(r)/train/part/rows.csv"))
+            try fm.createDirectory(atPath: distributed + "/hosts/\(r)/validation", withIntermediateDirectories: true)
+        }
+        // Only host 1 has a validation shard.
+        try fm.createDirectory(atPath: local + "/input/data/validation/host-0001", withIntermediateDirectories: true)
+        try validation.write(to: URL(fileURLWithPath: local + "/input/data/validation/host-0001/v.csv"))
+        try validation.write(to: URL(fileURLWithPath: distributed + "/hosts/1/validation/v.csv"))
+
+        let mlc = try builtExecutable("mlc")
+        let reference = try runBounded(mlc, ["train", "--algorithm", "linear-learner", "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
+        try #require(reference.status == 0, "\(reference.stderr)")
+        func rank(_ r: Int) -> [String] {
+            ["-x", "SM_CHANNEL_TRAIN=\(distributed)/hosts/\(r)/train", "-x", "SM_CHANNEL_VALIDATION=\(distributed)/hosts/\(r)/validation",
+             mlc, "train", "--algorithm", "linear-learner", "--root", distributed, "--workers", "1", "--no-progress"]
+        }
+        let run = try runMPI(ranks: 1, rank(0) + [":", "-np", "1"] + rank(1), seconds: 300)
+        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        for file in ["model.safetensors", "model.json"] where fm.fileExists(atPath: local + "/model/" + file) {
+            let expected = try Data(contentsOf: URL(fileURLWithPath: local + "/model/" + file))
+            let got = try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/" + file))
+            #expect(got == expected, "\(file) differs")
+        }
+        #expect(try fm.contentsOfDirectory(atPath: distributed + "/model").sorted() == fm.contentsOfDirectory(atPath: local + "/model").sorted())
+        #expect(run.stdout.contains("Channel 'train' is ShardedByS3Key: the 2 hosts exchanged their shards"), "\(run.stdout)")
+        #expect(run.stdout.contains("channel 'validation' is ShardedByS3Key and host 1 of 2 has no data in it"), "\(run.stdout)")
+        #expect(!fm.fileExists(atPath: distributed + "/output/failure"))
     }
 
     @Test("a ClientError under mpirun (a bad hyperparameter): the job ends non-zero within seconds with the reason in output/failure")

@@ -2,16 +2,21 @@ import Foundation
 
 extension LinearLearnerTrainer {
     /// The mini-batches as every rank sees them: each is produced once, by whichever rank asks
-    /// first, and handed to the others. Ranks move in lockstep (a collective per mini-batch), so
-    /// only the last few need keeping; a streamed source is therefore read exactly once, in
+    /// first, and handed to the others. Ranks move in lockstep (a collective per mini-batch), or
+    /// — through a loose parameter server — at most a known number of mini-batches apart, so
+    /// only the last `window` need keeping; a streamed source is therefore read exactly once, in
     /// order, whatever the worker count.
     final class SharedBatches: @unchecked Sendable {
         // @unchecked: every access to `recent` is under `lock`.
         private let lock = NSLock()
         private let produce: @Sendable (Int, Int) throws -> MiniBatch?
+        private let window: Int
         private var recent: [(epoch: Int, index: Int, batch: MiniBatch?)] = []
 
-        init(_ produce: @escaping @Sendable (Int, Int) throws -> MiniBatch?) { self.produce = produce }
+        init(window: Int = 4, _ produce: @escaping @Sendable (Int, Int) throws -> MiniBatch?) {
+            self.window = max(4, window)
+            self.produce = produce
+        }
 
         func batch(_ epoch: Int, _ index: Int) throws -> MiniBatch? {
             lock.lock()
@@ -19,7 +24,7 @@ extension LinearLearnerTrainer {
             if let hit = recent.first(where: { $0.epoch == epoch && $0.index == index }) { return hit.batch }
             let batch = try produce(epoch, index)
             recent.append((epoch, index, batch))
-            if recent.count > 4 { recent.removeFirst() }
+            if recent.count > window { recent.removeFirst() }
             return batch
         }
     }

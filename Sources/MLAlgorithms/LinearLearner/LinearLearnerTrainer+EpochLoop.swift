@@ -66,12 +66,18 @@ extension LinearLearnerTrainer {
         /// The scaler's statistics as Float, set on the first shard.
         var featureMean: [Float] = []
         var featureScale: [Float] = []
+        /// The parameter server, when training goes through one (``LinearServer``), and the
+        /// steps pushed to it; sparse data's scratch for the features a worker pulls.
+        let server: LinearServer?
+        var serverStep = 0
+        var pullMask: [Bool] = []
 
         init(trainer: LinearLearnerTrainer, layout: LinearParameterLayout, sparse: Bool, batchCount: Int?,
              batches: @escaping (_ epoch: Int, _ index: Int) throws -> MiniBatch?, validation: LinearDataset?, labelScale: Double,
              comm: C, cancellation: CancellationFlag?, checkpoint: (@Sendable (LinearTrainingState) throws -> Void)?,
-             events: @escaping @Sendable (TrainingEvent) -> Void) {
+             events: @escaping @Sendable (TrainingEvent) -> Void, server: LinearServer? = nil) {
             self.trainer = trainer
+            self.server = server
             self.settings = trainer.settings
             self.layout = layout
             self.sparse = sparse
@@ -108,22 +114,41 @@ extension LinearLearnerTrainer {
         var width: Int { models + 1 + layout.count + 1 }
 
         mutating func run(_ state: inout LinearTrainingState) throws -> StopReason {
+            guard let server else { return try runEpochs(&state) }
+            do {
+                return try runEpochs(&state)
+            } catch {
+                // The other workers may be waiting on the server rather than in a collective.
+                server.server.abort(reason: "worker \(comm.rank): \(error)")
+                throw error
+            }
+        }
+
+        mutating func runEpochs(_ state: inout LinearTrainingState) throws -> StopReason {
             while state.epoch < settings.epochs {
                 let started = DispatchTime.now().uptimeNanoseconds
                 var trainedRows = 0
                 while let batch = try batches(state.epoch, state.batch) {
                     let shards = MicroShards(rows: batch.count, shardRows: trainer.microShardRows)
-                    let (stop, losses, weight) = sparse
-                        ? try sparseStep(batch: batch, shards: shards, state: state)
-                        : try denseStep(batch: batch, shards: shards, state: state)
-                    if stop { return .cancelled }
-                    try applyStep(losses: losses, weight: weight, state: &state)
+                    if let server {
+                        if try serverStep(batch: batch, shards: shards, state: &state, server: server) {
+                            _ = try finishServerEpoch(server, state: &state, stopped: true)
+                            return .cancelled
+                        }
+                    } else {
+                        let (stop, losses, weight) = sparse
+                            ? try sparseStep(batch: batch, shards: shards, state: state)
+                            : try denseStep(batch: batch, shards: shards, state: state)
+                        if stop { return .cancelled }
+                        try applyStep(losses: losses, weight: weight, state: &state)
+                    }
                     state.batch += 1
                     trainedRows += batch.count
                     if comm.rank == 0, state.batch % max(1, trainer.progressInterval) == 0 || state.batch == batchCount {
                         events(.progress(epoch: state.epoch, completed: state.batch, total: batchCount ?? state.batch))
                     }
                 }
+                if let server, try finishServerEpoch(server, state: &state, stopped: false) { return .cancelled }
                 if try endEpoch(&state, trainedRows: trainedRows, started: started) { return .earlyStopped(epoch: state.epoch - 1) }
             }
             return .completedEpochs

@@ -34,6 +34,9 @@ public struct LinearLearnerTrainer: Sendable {
     /// Where the ranks run: `nil` means ``workers`` threads of this process; an MPI group
     /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
     public var group: (any WorkerGroup)?
+    /// Train through a parameter server with these shards and consistency instead of
+    /// all-reduce (hidden hyperparameters `_kvstore`, `_num_kv_servers`); `nil`: all-reduce.
+    public var parameterServer: NetworkParameterServer?
 
     /// The group training runs on.
     var workerGroup: any WorkerGroup { group ?? InProcessWorkerGroup(workers: workers, timeout: collectiveTimeout) }
@@ -181,13 +184,19 @@ public struct LinearLearnerTrainer: Sendable {
             let start = state
             let labelScale = state.scaler.labelScale
             // Batches are produced once and shared by the ranks (a streamed source is read once).
-            let shared = SharedBatches(batches)
+            let server = try makeServer(state: start, layout: layout, batchCount: batchCount, events: events)
+            // Through a loose server the workers drift apart by up to the staleness bound (a few
+            // more for the steps in flight); data in memory are re-cut on demand, so only a
+            // streamed source relies on the window.
+            var window = 4
+            if case .boundedStaleness(let s) = server?.server.consistency { window = s + 4 }
+            let shared = SharedBatches(window: window, batches)
             // Every worker holds the same state; the group returns its lowest local rank's.
             (state, stopReason) = try workerGroup.run { comm in
                 func work<C: Communicator>(_ comm: C) throws -> (LinearTrainingState, StopReason) {
                     var loop = EpochLoop(trainer: self, layout: layout, sparse: sparse, batchCount: batchCount,
                                          batches: shared.batch, validation: validation, labelScale: labelScale,
-                                         comm: comm, cancellation: cancellation, checkpoint: checkpoint, events: events)
+                                         comm: comm, cancellation: cancellation, checkpoint: checkpoint, events: events, server: server)
                     var s = start
                     let reason = try loop.run(&s)
                     return (s, reason)

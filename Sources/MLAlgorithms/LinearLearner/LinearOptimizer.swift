@@ -98,6 +98,24 @@ public struct LinearOptimizer: Sendable, Equatable {
                             left: "\(parameters.count) parameters, \(gradient.count) gradients, \(learningRates.count) rates",
                             right: "\(n) in the layout, \(models) models")
         }
+        try step(range: 0..<n, parameters: &parameters, gradient: gradient, learningRates: learningRates, state: &state)
+    }
+
+    /// One update of the parameters `range` of the layout only: `parameters`, `gradient` and
+    /// `state`'s moments hold just that slice (a parameter-server shard's). Every element gets
+    /// the bits the whole-buffer step gives it — the update is elementwise.
+    public func step<T: BLASScalar>(
+        range: Range<Int>, parameters: inout [T], gradient: [T], learningRates: [Double], state: inout OptimizerState<T>
+    ) throws(ShapeError) {
+        let models = layout.models
+        guard range.lowerBound >= 0, range.upperBound <= layout.count, parameters.count == range.count, gradient.count == range.count,
+              learningRates.count == models, weightDecays.count == models, l1s.count == models,
+              state.first.isEmpty || state.first.count == range.count, state.second.isEmpty || state.second.count == range.count
+        else {
+            throw .mismatch(operation: "LinearOptimizer.step",
+                            left: "\(parameters.count) parameters, \(gradient.count) gradients, \(learningRates.count) rates for \(range)",
+                            right: "\(layout.count) in the layout, \(models) models")
+        }
         state.step += 1
         let t = Double(state.step)
         // Adam's bias corrections, once per step rather than per parameter.
@@ -111,40 +129,42 @@ public struct LinearOptimizer: Sendable, Equatable {
         let columnRate = (0..<columns).map { learningRates[$0 / outputs] }
         let columnDecay = (0..<columns).map { weightDecays[$0 / outputs] }
         let columnL1 = (0..<columns).map { l1s[$0 / outputs] }
-        var column = 0
-        for i in 0..<n {
+        let lo = range.lowerBound
+        var column = (lo >= biasOffset ? lo - biasOffset : lo) % columns
+        for i in range {
             let isBias = i >= biasOffset
             if i == biasOffset { column = 0 }
             let lr = columnRate[column] * (isBias ? biasLearningRateMultiplier : 1)
             let wd = columnDecay[column] * (isBias ? biasWeightDecayMultiplier : 1)
-            var w = Double(parameters[i])
-            let g = Double(gradient[i]) + wd * w
+            let at = i - lo
+            var w = Double(parameters[at])
+            let g = Double(gradient[at]) + wd * w
             switch rule {
             case .sgd(let momentum):
                 if momentum > 0 {
-                    let v = state.step == 1 ? g : momentum * Double(state.first[i]) + g
-                    state.first[i] = T(v)
+                    let v = state.step == 1 ? g : momentum * Double(state.first[at]) + g
+                    state.first[at] = T(v)
                     w -= lr * v
                 } else {
                     w -= lr * g
                 }
             case .adam(let beta1, let beta2, let epsilon):
-                let m = beta1 * Double(state.first[i]) + (1 - beta1) * g
-                let v = beta2 * Double(state.second[i]) + (1 - beta2) * g * g
-                state.first[i] = T(m)
-                state.second[i] = T(v)
+                let m = beta1 * Double(state.first[at]) + (1 - beta1) * g
+                let v = beta2 * Double(state.second[at]) + (1 - beta2) * g * g
+                state.first[at] = T(m)
+                state.second[at] = T(v)
                 let mHat = m / correction1, vHat = v / correction2
                 w -= lr * mHat / (vHat.squareRoot() + epsilon)
             case .rmsprop(let alpha, let epsilon):
-                let v = alpha * Double(state.second[i]) + (1 - alpha) * g * g
-                state.second[i] = T(v)
+                let v = alpha * Double(state.second[at]) + (1 - alpha) * g * g
+                state.second[at] = T(v)
                 w -= lr * g / (v.squareRoot() + epsilon)
             }
             let l1 = columnL1[column]
             if !isBias && l1 > 0 {
                 w = w.sign == .minus ? -max(-w - lr * l1, 0) : max(w - lr * l1, 0)
             }
-            parameters[i] = T(w)
+            parameters[at] = T(w)
             column += 1
             if column == columns { column = 0 }
         }

@@ -19,7 +19,9 @@ public struct PCATrainer: Sendable {
     /// (MLCluster) runs one rank per process, with the same bits for the same rank count.
     public var group: (any WorkerGroup)?
     public var seed: UInt64
-    /// Rows of a micro-shard: the unit of summarizing and of the merge tree.
+    /// Merge the summaries on a parameter server with these shards and consistency instead of
+    /// all-gathering them (hidden `_kvstore`, `_num_kv_servers`); `nil`: all-reduce.
+    public var parameterServer: NetworkParameterServer?
     /// Rows of a micro-shard: the largest power of two up to 8192 whose rows take at most 16 MiB
     /// (so the per-shard summary, d² values, is amortized over many rows while the scratch stays
     /// bounded). A function of `feature_dim` alone.
@@ -80,6 +82,7 @@ public struct PCATrainer: Sendable {
                                                     return summary.flattened
                                                 },
                                                  decode: { PCAScatter(flattened: $0, features: d) }, merge: PCAScatter.merged,
+                                                 server: parameterServer.map { Self.scatterLayout(features: d, shards: $0.shards) },
                                                  cancellation: cancellation, progress: { progress?(0, $0) })
             seconds.append(ProcessInfo.processInfo.systemUptime - started)
             try requireRows(rows, channel: channel)
@@ -94,7 +97,8 @@ public struct PCATrainer: Sendable {
                                                     }
                                                     return sketch.flattened
                                                 }, decode: { PCASketch(flattened: $0, sketchRows: l, features: d) },
-                                                merge: PCASketch.merged, cancellation: cancellation, progress: { progress?(0, $0) })
+                                                merge: PCASketch.merged, server: parameterServer.map { _ in Self.sketchLayout(sketchRows: l, features: d) },
+                                                cancellation: cancellation, progress: { progress?(0, $0) })
             seconds.append(ProcessInfo.processInfo.systemUptime - started)
             try requireRows(rows, channel: channel)
             let mean = p.subtractMean ? sketch.s.map { $0 / Double(rows) } : [Double](repeating: 0, count: d)
@@ -112,6 +116,7 @@ public struct PCATrainer: Sendable {
                                                summarize: { x, n, _, _, scratch in
                                                    Self.projectedGram(rows: n, features: d, x: x, mean: meanF, basis: basisF, scratch: &scratch)
                                                }, decode: { Array($0) }, merge: { a, b in zip(a, b).map { $0 + $1 } },
+                                               server: parameterServer.map { Self.sumLayout(width: q * q, shards: $0.shards) },
                                                cancellation: cancellation, progress: { progress?(1, $0) })
             if cancelledSecond {
                 return Result(model: sketchOnlyModel(sketch, basis: basis, mean: mean, rows: rows, total: total), rows: rows,
@@ -203,18 +208,21 @@ public struct PCATrainer: Sendable {
         channel: String, input: PassInput, width: Int,
         summarize: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int, inout [Float]) throws -> [Double],
         decode: @escaping @Sendable (ArraySlice<Double>) -> S, merge: @escaping @Sendable (S, S) -> S,
+        server layout: ServerLayout? = nil,
         cancellation: CancellationFlag?, progress: @escaping @Sendable (Int) -> Void
     ) throws -> (S, Int, Bool) {
         let d = hyperparameters.featureDim
         let shardRows = Self.shardRows(features: d), stepRows = shardRows * Self.stepShards
         let group = self.group ?? InProcessWorkerGroup(workers: workers)
+        let server = try layout.flatMap { try makeServer($0) }
         return try group.run { comm -> (S, Int, Bool) in
+          do {
             var reader: DenseRowBlocks? = nil
             if comm.rank == 0, case .stream(let open) = input {
                 reader = DenseRowBlocks(channel: channel, features: d, blockRows: stepRows, source: try open())
             }
             var merger = OrderedMerge<S>(merge)
-            var rows = 0, shardsBefore = 0, cancelled = false
+            var rows = 0, shardsBefore = 0, cancelled = false, stepIndex = 0
             var scratch: [Float] = []
             while true {
                 // The step's rows: from memory directly, or rank 0's message [state, rows, values…]
@@ -266,16 +274,33 @@ public struct PCATrainer: Sendable {
                         try summarizeMine(buffer.baseAddress! + 2) // invariant: see above
                     }
                 }
-                let all = try comm.allGather(local)
-                for part in all {
-                    for s in 0..<(part.count / width) { merger.push(decode(part[(s * width)..<((s + 1) * width)])) }
+                if let server {
+                    let summaries = mine.enumerated().map { t, s in (index: shardsBefore + s, values: Array(local[(t * width)..<((t + 1) * width)])) }
+                    try server.push(worker: comm.rank, step: stepIndex, summaries: summaries)
+                } else {
+                    let all = try comm.allGather(local)
+                    for part in all {
+                        for s in 0..<(part.count / width) { merger.push(decode(part[(s * width)..<((s + 1) * width)])) }
+                    }
                 }
+                stepIndex += 1
                 rows += n
                 shardsBefore += shards.count
                 if comm.rank == 0 { progress(rows) }
             }
+            if let server, let layout {
+                // Every worker's pushes are in once all are here; each shard's merge is complete.
+                try comm.barrier()
+                let bands = server.merged()
+                if bands.allSatisfy({ $0 != nil }) { merger.push(decode(layout.join(bands.compactMap { $0 })[...])) }
+            }
             guard let result = merger.finish() else { return (decode([Double](repeating: 0, count: width)[...]), 0, cancelled) }
             return (result, rows, cancelled)
+          } catch {
+            // Workers waiting on the server rather than in a collective must not wait on.
+            server?.abort(reason: "worker \(comm.rank): \(error)")
+            throw error
+          }
         }
     }
 

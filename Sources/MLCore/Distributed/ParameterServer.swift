@@ -118,6 +118,8 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
         var pending: [Int: (partials: [(Int, [T])], arrivals: Int)] = [:]
         /// Synchronous sparse pushes: step → (worker, rows, values), and arrivals.
         var pendingRows: [Int: (parts: [(worker: Int, rows: [Int], values: [T])], arrivals: Int)] = [:]
+        /// Synchronous row-part pushes: step → (worker, part index, rows, values), and arrivals.
+        var pendingParts: [Int: (parts: [(worker: Int, part: Int, rows: [Int], values: [T])], arrivals: Int)] = [:]
         let condition = NSCondition()
         init(range: Range<Int>, values: [T]) {
             self.range = range
@@ -320,6 +322,27 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
         try wait(condition, operation: operation, failed: { failure }) { (clocks.min() ?? 0) >= step - s }
     }
 
+    /// Worker `worker` has nothing to push for `step` (its rows all weigh zero) and goes on:
+    /// only its clock moves. Not for the synchronous mode, where every worker's push completes a step.
+    public func skip(worker: Int, step: Int) throws(ParameterServerError) {
+        guard (0..<workers).contains(worker) else { throw .mismatch(operation: "skip", reason: "worker \(worker) of \(workers)") }
+        guard consistency != .synchronous else { throw .mismatch(operation: "skip", reason: "a synchronous step needs every worker's push") }
+        condition.lock()
+        clocks[worker] = max(clocks[worker], step + 1)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Worker `worker` pushes no more: nobody waits for it again (a worker that stopped early,
+    /// so the stale mode's gate does not keep the others waiting on it).
+    public func release(worker: Int) {
+        guard (0..<workers).contains(worker) else { return }
+        condition.lock()
+        clocks[worker] = Int.max / 2
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// How far behind `step` the slowest worker is now (for tests and logs): `step − min(clock)`.
     public func lag(at step: Int) -> Int {
         condition.lock()
@@ -406,6 +429,84 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
                 applyRow(row, slice, u, contributors)
             }
         }
+        count(updates: 1)
+    }
+
+    /// Worker `worker`'s sparse partial results for `step`, one part per micro-shard (in order):
+    /// each part's `rows` (ascending, distinct) and their values, `rowWidth` each. Only the
+    /// touched rows travel, but each shard's update is dense: its rows start at zero and every
+    /// part's rows are added to them, part after part in (worker, part) order — the order of the
+    /// micro-shards — and the server's `apply` runs on the whole shard, untouched rows with a
+    /// zero update (an optimizer with momentum or decay moves them too). Synchronous: once every
+    /// worker has pushed `step`; otherwise this worker's parts at once. A worker with no rows
+    /// this step still pushes (no parts) so the others are not kept waiting.
+    public func pushRowParts(worker: Int, step: Int, parts: [(rows: [Int], values: [T])]) throws(ParameterServerError) {
+        guard (0..<workers).contains(worker) else { throw .mismatch(operation: "pushRowParts", reason: "worker \(worker) of \(workers)") }
+        let w = rowWidth, rowCount = count / w
+        for (p, part) in parts.enumerated() {
+            guard part.values.count == part.rows.count * w else {
+                throw .mismatch(operation: "pushRowParts", reason: "part \(p): \(part.rows.count) rows of \(w) need \(part.rows.count * w) values, got \(part.values.count)")
+            }
+            for (i, r) in part.rows.enumerated() where r < 0 || r >= rowCount || (i > 0 && part.rows[i - 1] >= r) {
+                throw .mismatch(operation: "pushRowParts", reason: "part \(p), row \(r) at position \(i): rows must be ascending, distinct and below \(rowCount)")
+            }
+        }
+        if let reason = abortReason { throw .aborted(reason: reason) }
+        count(pushes: 1, pushed: parts.reduce(0) { $0 + $1.values.count + $1.rows.count })
+        // Each part's rows cut at the shard boundaries (rows are ascending, so one scan each).
+        var starts = [Int](repeating: 0, count: parts.count)
+        for shard in shards {
+            let hi = shard.range.upperBound / w
+            var mine: [(worker: Int, part: Int, rows: [Int], values: [T])] = []
+            for (p, part) in parts.enumerated() {
+                var end = starts[p]
+                while end < part.rows.count && part.rows[end] < hi { end += 1 }
+                if end > starts[p] {
+                    mine.append((worker: worker, part: p, rows: Array(part.rows[starts[p]..<end]),
+                                 values: Array(part.values[(starts[p] * w)..<(end * w)])))
+                }
+                starts[p] = end
+            }
+            shard.condition.lock()
+            if consistency == .synchronous {
+                var entry = shard.pendingParts[step] ?? (parts: [], arrivals: 0)
+                entry.parts += mine
+                entry.arrivals += 1
+                if entry.arrivals == workers {
+                    shard.pendingParts[step] = nil
+                    applyPartsLocked(shard, parts: entry.parts.sorted { ($0.worker, $0.part) < ($1.worker, $1.part) }, contributors: workers)
+                    shard.condition.broadcast()
+                } else {
+                    shard.pendingParts[step] = entry
+                }
+            } else if !parts.isEmpty {
+                // A worker's push updates every shard, as a dense push does.
+                applyPartsLocked(shard, parts: mine, contributors: 1)
+                shard.condition.broadcast()
+            }
+            shard.condition.unlock()
+        }
+        condition.lock()
+        clocks[worker] = max(clocks[worker], step + 1)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Adds `parts` (in the given order) into a zero update of the shard, then applies it. Shard locked.
+    private func applyPartsLocked(_ shard: Shard, parts: [(worker: Int, part: Int, rows: [Int], values: [T])], contributors: Int) {
+        let w = rowWidth, lo = shard.range.lowerBound
+        var total = [T](repeating: 0, count: shard.range.count)
+        for part in parts {
+            for (i, row) in part.rows.enumerated() {
+                let at = row * w - lo
+                for t in 0..<w { total[at + t] += part.values[i * w + t] }
+            }
+        }
+        let apply = self.apply, range = shard.range, version = shard.version
+        shard.values.withUnsafeMutableBufferPointer { v in
+            total.withUnsafeBufferPointer { u in apply(range, v, u, contributors, version) }
+        }
+        shard.version += 1
         count(updates: 1)
     }
 
