@@ -32,7 +32,7 @@ public struct LinearLearnerJob: TrainingJob {
 
     func plan(workers: Int) throws(ContainerError) -> Plan {
         let config = try environment.loadConfiguration()
-        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, log: output.line)
+        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, keeping: KVStoreSetting.names, log: output.line)
         let hyperparameters: LinearLearnerHyperparameters
         do {
             hyperparameters = try LinearLearnerHyperparameters(strings: strings)

@@ -19,7 +19,7 @@ enum UnsupervisedJob {
     /// The configuration and the channel readers (nothing read yet); hyperparameters are parsed by the caller.
     static func plan(_ environment: TrainingEnvironment, algorithm: String, workers: Int, log: (String) -> Void) throws(ContainerError) -> Plan {
         let config = try environment.loadConfiguration()
-        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, log: log)
+        let strings = ContainerConfiguration.algorithmHyperparameters(config.hyperparameters, keeping: KVStoreSetting.names, log: log)
         let readers = try channelRules.readers(for: config.channels, algorithm: algorithm, environment: environment, threads: workers)
         for reader in readers.values.sorted(by: { $0.name < $1.name }) where (reader.format == .csv || reader.format == .npy) && reader.labelSize != 0 {
             throw .client("channel '\(reader.name)': label_size=\(reader.labelSize): \(algorithm) is unsupervised; its rows are features only "

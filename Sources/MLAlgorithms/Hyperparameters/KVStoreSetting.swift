@@ -14,6 +14,9 @@ import MLCore
 /// `_num_kv_servers`: the server's shards, `auto` (one per worker) or an integer ≥ 1. The server
 /// runs among the workers of one process; across MPI processes all-reduce is used.
 public enum KVStoreSetting {
+    /// The hidden names this reads (a job keeps them for the algorithm rather than ignoring them).
+    public static let names: Set<String> = ["_kvstore", "_num_kv_servers"]
+
     /// The server `values` asks for with `workers` workers, or `nil` for all-reduce.
     public static func parameterServer(_ values: HyperparameterSet, workers: Int) throws(HyperparameterError) -> NetworkParameterServer? {
         let raw = values.hidden["_kvstore"] ?? "auto"
