@@ -12,6 +12,13 @@ import MLCore
 ///   an SGD-with-momentum update on the server, for W ∈ {1, 2} workers and S ∈ {1, 2, 4}
 ///   shards: steps/s, updates/s and bytes moved per step; beside it the all-reduce
 ///   (micro-shard tree) of the same buffer. Checked first: the two give the same bits.
+/// - `sparse_linear_server_…`: the linear learner on sparse rows (100,000 features, 50 non-zeros
+///   a row) with 2 workers, through all-reduce, the synchronous server (S = 2; checked first: the
+///   same model bit for bit) and the asynchronous one (checked: validation loss within 2%):
+///   time, and the server's bytes moved per mini-batch — only touched rows travel.
+///
+/// `MLBENCH_SCALING_PARTS` (comma-separated: linear, pca, kmeans, cnn, trees, parameter_server,
+/// sparse_linear_server) runs only those parts.
 ///
 /// MPI processes (1 vs 2 `mpirun` ranks) are measured by `scripts/mpi-scaling.sh`: the suite
 /// runs in one process.
@@ -42,13 +49,18 @@ public struct ScalingSuite: BenchmarkSuite {
     public func run(_ context: BenchmarkContext) throws -> [BenchmarkResult] {
         // Workers supply the parallelism (DESIGN.md "Threads"): one worker is one core.
         BLASThreads.apply(.singleThreaded)
+        // MLBENCH_SCALING_PARTS=linear,pca,… runs only those parts (all when unset).
+        let parts: [(String, (BenchmarkContext) throws -> [BenchmarkResult])] = [
+            ("linear", linear), ("pca", pca), ("kmeans", kmeans), ("cnn", cnn), ("trees", trees),
+            ("parameter_server", parameterServer), ("sparse_linear_server", sparseLinearServer),
+        ]
+        let chosen = ProcessInfo.processInfo.environment["MLBENCH_SCALING_PARTS"].map { Set($0.split(separator: ",").map(String.init)) }
+        if let chosen, let unknown = chosen.first(where: { name in !parts.contains { $0.0 == name } }) {
+            throw BenchmarkError.invalidOption(name: "MLBENCH_SCALING_PARTS", value: unknown,
+                                               rule: "parts are " + parts.map(\.0).joined(separator: ", "))
+        }
         var results: [BenchmarkResult] = []
-        results += try linear(context)
-        results += try pca(context)
-        results += try kmeans(context)
-        results += try cnn(context)
-        results += try trees(context)
-        results += try parameterServer(context)
+        for (name, part) in parts where chosen?.contains(name) ?? true { results += try part(context) }
         return results
     }
 
@@ -202,6 +214,52 @@ public struct ScalingSuite: BenchmarkSuite {
                 r.threads = workers
                 results.append(r)
             }
+        }
+        return results
+    }
+
+    func sparseLinearServer(_ context: BenchmarkContext) throws -> [BenchmarkResult] {
+        let rows = min(self.rows, 200_000), features = 100_000, nonzeros = 50
+        let workload = "sparse_linear_server_\(rows / 1000)kx\(features / 1000)k_nnz\(nonzeros)"
+        let directory = try context.dataFile(LinearSparseWorkload.directoryName(rows: rows, features: features, nonzeros: nonzeros, seed: seed)).path
+        try LinearSparseWorkload.ensure(directory: directory, rows: rows, features: features, nonzeros: nonzeros, seed: seed)
+        let (tx, ty) = try LinearSparseWorkload.load(directory: directory, split: "train", features: features)
+        let (vx, vy) = try LinearSparseWorkload.load(directory: directory, split: "validation", features: features)
+        let train = try LinearDataset(channel: "train", features: tx, labels: ty)
+        let validation = try LinearDataset(channel: "validation", features: vx, labels: vy)
+        let hp = try LinearLearnerHyperparameters(strings: LinearSparseSuite.hyperparameters.merging(["epochs": "1", "mini_batch_size": "1000"]) { $1 })
+        func fit(_ server: NetworkParameterServer?) throws -> LinearLearnerTrainer.Result {
+            var t = LinearLearnerTrainer(hyperparameters: hp, workers: 2, seed: seed)
+            t.parameterServer = server
+            return try t.fit(train: train, validation: validation)
+        }
+        func loss(_ r: LinearLearnerTrainer.Result) -> Double {
+            r.finalMetrics.first { $0.name == "binary_classification_cross_entropy_objective" }?.value ?? .infinity
+        }
+        let batches = Double((rows + 999) / 1000)
+        let reference = try fit(nil)
+        let sync = NetworkParameterServer(shards: 2, consistency: .synchronous), async = NetworkParameterServer(shards: 2, consistency: .asynchronous)
+        let served = try fit(sync)
+        guard served.model == reference.model else {
+            throw BenchmarkError.wrongResult(workload: workload, detail: "the synchronous server's model differs from all-reduce's")
+        }
+        let loose = try fit(async)
+        guard loss(loose) <= 1.02 * loss(reference) else {
+            throw BenchmarkError.wrongResult(workload: workload, detail: "asynchronous validation loss \(loss(loose)) vs \(loss(reference))")
+        }
+        var results: [BenchmarkResult] = []
+        for (impl, server) in [("mlcore-allreduce-w2", nil), ("mlcore-ps-sync-w2-s2", sync), ("mlcore-ps-async-w2-s2", async)] as [(String, NetworkParameterServer?)] {
+            var last = reference
+            let timing = try context.measure { last = try fit(server) }
+            var metrics: [String: Double] = ["validation_log_loss": loss(last)]
+            if let traffic = last.serverTraffic {
+                metrics["bytes_per_step"] = Double(traffic.bytesPushed + traffic.bytesPulled) / batches
+                metrics["dense_bytes_per_step"] = Double(2 * 2 * (features + 1) * MemoryLayout<Double>.size)
+            }
+            var r = context.result(workload: workload, timing: timing, metrics: metrics)
+            r.impl = impl
+            r.threads = 2
+            results.append(r)
         }
         return results
     }

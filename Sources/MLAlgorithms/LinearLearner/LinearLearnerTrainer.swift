@@ -68,6 +68,8 @@ public struct LinearLearnerTrainer: Sendable {
         /// Streamed training: the most rows held in memory at once (shuffle buffer and the
         /// reader's current batch).
         public var streamPeakRows: Int?
+        /// Through a parameter server: its traffic (pushes, pulls, updates, bytes).
+        public var serverTraffic: ParameterServerStatistics?
         public var history: [EpochSummary] { state.history }
         /// The kept model's best epoch.
         public var bestEpoch: Int? { state.best.map { $0.epochs[selection?.model ?? 0] } }
@@ -180,6 +182,7 @@ public struct LinearLearnerTrainer: Sendable {
         }
 
         var stopReason: StopReason = .completedEpochs
+        var serverTraffic: ParameterServerStatistics?
         if !state.finished {
             let start = state
             let labelScale = state.scaler.labelScale
@@ -191,6 +194,7 @@ public struct LinearLearnerTrainer: Sendable {
             var window = 4
             if case .boundedStaleness(let s) = server?.server.consistency { window = s + 4 }
             let shared = SharedBatches(window: window, batches)
+            defer { serverTraffic = server?.server.counters }
             // Every worker holds the same state; the group returns its lowest local rank's.
             (state, stopReason) = try workerGroup.run { comm in
                 func work<C: Communicator>(_ comm: C) throws -> (LinearTrainingState, StopReason) {
@@ -239,7 +243,9 @@ public struct LinearLearnerTrainer: Sendable {
                 finalMetrics += metrics
             }
         }
-        return Result(model: model, state: state, stopReason: stopReason, finalMetrics: finalMetrics, selection: selection)
+        var result = Result(model: model, state: state, stopReason: stopReason, finalMetrics: finalMetrics, selection: selection)
+        result.serverTraffic = serverTraffic
+        return result
     }
 
     /// Scores every live model on (up to `num_calibration_samples` rows of) the calibration
