@@ -129,6 +129,83 @@ public struct MPICommunicator: Communicator {
         _ = try exchangeHeaders(Header(operation: .barrier, type: 0, count: 0, root: 0), name: "barrier")
     }
 
+    /// `MPI_Ialltoall` of the part lengths, then `MPI_Ialltoallv` of the parts: each part
+    /// crosses the network once, to its rank.
+    public func allToAll<T: BLASScalar>(_ parts: [[T]]) throws(CommunicatorError) -> [[T]] {
+        let operation = "allToAll"
+        guard parts.count == size else {
+            throw .mismatch(operation: operation, reason: "rank \(rank) passed \(parts.count) parts for \(size) ranks")
+        }
+        let type = try Self.elementType(T.self, operation: operation)
+        let sent = parts.reduce(0) { $0 + $1.count }
+        let headers = try exchangeHeaders(Header(operation: .allToAll, type: type.code, count: sent, root: 0), name: operation)
+        for (r, header) in headers.enumerated() where header.type != type.code {
+            throw .mismatch(operation: operation, reason: "rank \(r) passed [\(Self.typeName(header.type))], rank \(rank) [\(T.self)]")
+        }
+        guard sent <= Int(Int32.max) else {
+            throw .mismatch(operation: operation, reason: "\(sent) values exceed MPI's 32-bit element count")
+        }
+        // The lengths each rank sends this one.
+        let lengthsOut = UnsafeMutablePointer<Int64>.allocate(capacity: size)
+        let lengthsIn = UnsafeMutablePointer<Int64>.allocate(capacity: size)
+        var lengthsDone = false
+        defer {
+            if lengthsDone {
+                lengthsOut.deallocate()
+                lengthsIn.deallocate()
+            }
+        }
+        for d in 0..<size { lengthsOut[d] = Int64(parts[d].count) }
+        var request: MPI_Request? = mlc_mpi_request_null()
+        var rc = MPI_Ialltoall(lengthsOut, 1, mlc_mpi_int64(), lengthsIn, 1, mlc_mpi_int64(), mlc_mpi_comm_world(), &request)
+        try check(rc, operation: operation, call: "MPI_Ialltoall")
+        try wait(&request, operation: operation)
+        lengthsDone = true
+        let received = (0..<size).map { Int(lengthsIn[$0]) }
+        let total = received.reduce(0, +)
+        guard total <= Int(Int32.max) else {
+            throw .mismatch(operation: operation, reason: "\(total) values received exceed MPI's 32-bit element count")
+        }
+        // Buffers MPI may still write after a timeout are never freed (see the type's comment).
+        let send = UnsafeMutablePointer<T>.allocate(capacity: max(1, sent))
+        let receive = UnsafeMutablePointer<T>.allocate(capacity: max(1, total))
+        let layout = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * size)
+        var completed = false
+        defer {
+            if completed {
+                send.deallocate()
+                receive.deallocate()
+                layout.deallocate()
+            }
+        }
+        var offset = 0, inOffset = 0
+        for d in 0..<size {
+            parts[d].withUnsafeBufferPointer { p in
+                if let base = p.baseAddress { (send + offset).initialize(from: base, count: p.count) }
+            }
+            layout[d] = Int32(parts[d].count)
+            layout[size + d] = Int32(offset)
+            layout[2 * size + d] = Int32(received[d])
+            layout[3 * size + d] = Int32(inOffset)
+            offset += parts[d].count
+            inOffset += received[d]
+        }
+        request = mlc_mpi_request_null()
+        rc = MPI_Ialltoallv(send, layout, layout + size, type.datatype, receive, layout + 2 * size, layout + 3 * size, type.datatype,
+                            mlc_mpi_comm_world(), &request)
+        try check(rc, operation: operation, call: "MPI_Ialltoallv")
+        try wait(&request, operation: operation)
+        completed = true
+        var out: [[T]] = []
+        out.reserveCapacity(size)
+        inOffset = 0
+        for s in 0..<size {
+            out.append(Array(UnsafeBufferPointer(start: receive + inOffset, count: received[s])))
+            inOffset += received[s]
+        }
+        return out
+    }
+
     /// Prints `reason` to stderr and ends the whole job (`MPI_Abort`): `mpirun` kills every
     /// rank, wherever it is, and exits non-zero. Does not return.
     public func abort(reason: String) {
@@ -140,7 +217,7 @@ public struct MPICommunicator: Communicator {
     // MARK: - Headers
 
     private enum Operation: Int64 {
-        case allGather = 1, broadcast = 2, barrier = 3
+        case allGather = 1, broadcast = 2, barrier = 3, allToAll = 4
     }
 
     private struct Header {
@@ -168,6 +245,7 @@ public struct MPICommunicator: Communicator {
             case .allGather: "allGather"
             case .broadcast: "broadcast(root: \(root))"
             case .barrier: "barrier"
+            case .allToAll: "allToAll"
             case nil: "unknown collective \(operation)"
             }
         }

@@ -54,6 +54,15 @@ public enum _CollectiveCheck {
             try comm.allReduceSum(&buffer)
             return render([buffer])
         }
+        record("allToAll Double uneven") {
+            // Rank r sends rank d (r + 2d) mod 4 values (some parts empty).
+            let parts: [[Double]] = (0..<n).map { d in (0..<((r + 2 * d) % 4)).map { i in values(Double.self, rank: r, index: 10 * d + i) } }
+            return render(try comm.allToAll(parts))
+        }
+        record("allToAll Float") {
+            let parts: [[Float]] = (0..<n).map { d in (0..<(d + 1)).map { i in values(Float.self, rank: r, index: 7 * d + i) } }
+            return render(try comm.allToAll(parts))
+        }
         record("broadcast Float from the last rank") {
             let mine: [Float] = (0..<(r == n - 1 ? 33 : r + 5)).map { i in values(Float.self, rank: r, index: i) }
             return render([try comm.broadcast(mine, root: n - 1)])

@@ -48,7 +48,8 @@ public struct KMeansJob: UnsupervisedTrainingJob {
         }
         var trainer = KMeansTrainer(hyperparameters: hyperparameters, workers: workers)
         trainer.group = group
-        trainer.parameterServer = try JobParameterServer.choose(hyperparameters.values, workers: workers, group: group, log: log)
+        trainer.parameterServer = try JobParameterServer.choose(hyperparameters.values, workers: workers, group: group,
+                                                                synchronousAcrossProcesses: true, log: log)
         let lines = SageMakerMetricLines(host: host)
         let output = self.output
         let result: KMeansTrainer.Result

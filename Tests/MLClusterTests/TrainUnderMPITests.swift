@@ -161,6 +161,27 @@ struct TrainUnderMPITests {
         }
     }
 
+    @Test("k-means with _kvstore=dist_sync under mpirun -np 2: the parameter server's shards on the ranks, the model bytes of 2 in-process workers")
+    func kmeansParameterServerAcrossProcesses() throws {
+        let c = Self.cases[0]
+        let hyperparameters = #"{"k": "10", "feature_dim": "65", "mini_batch_size": "200", "epochs": "3", "_kvstore": "dist_sync", "_num_kv_servers": "3"}"#
+        let local = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: c.channels, files: c.files)
+        let distributed = try Self.tree(algorithm: c.algorithm, hyperparameters: hyperparameters, channels: c.channels, files: c.files)
+        defer {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: distributed)
+        }
+        let mlc = try builtExecutable("mlc")
+        let reference = try runBounded(mlc, ["train", "--algorithm", c.algorithm, "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
+        try #require(reference.status == 0, "\(reference.stderr)")
+        let run = try runMPI(ranks: 2, [mlc, "train", "--algorithm", c.algorithm, "--root", distributed, "--workers", "1", "--no-progress"], seconds: 300)
+        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("_kvstore: parameter server, sync, 3 shard(s) on 2 MPI processes"), "\(run.stdout)")
+        let expected = try Data(contentsOf: URL(fileURLWithPath: local + "/model/model.safetensors"))
+        let got = try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/model.safetensors"))
+        #expect(got == expected)
+    }
+
     @Test("ShardedByS3Key: each rank reads only its host's shard, the ranks exchange them and train on the union in host order — the model bytes of one process reading host-0000/ and host-0001/; a host without a validation shard is a warning")
     func shardedChannelsAreExchanged() throws {
         let fm = FileManager.default

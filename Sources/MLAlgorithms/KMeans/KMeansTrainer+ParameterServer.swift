@@ -10,8 +10,13 @@ import MLCore
 ///
 /// The loop still waits for every worker at the end of each mini-batch, so staleness cannot
 /// exceed one mini-batch: `stale:s` behaves as `stale:0` here.
+///
+/// Across MPI processes the server is ``CollectiveParameterServer``: the shards live on the
+/// ranks, each rank's partials go to the shards' owners only, and the owners move the centres —
+/// synchronously, with the bits of all-reduce.
 struct KMeansServer: Sendable {
     let server: ParameterServer<Double>
+    let collective: CollectiveParameterServer<Double>?
     let centres: Int
     let features: Int
     var width: Int { features + 2 }
@@ -21,9 +26,10 @@ extension KMeansTrainer {
     func makeServer(_ state: KMeansTrainingState, events: (TrainingEvent) -> Void) throws -> KMeansServer {
         // invariant: only called with parameterServer set
         let shape = parameterServer!
-        guard group == nil || group is InProcessWorkerGroup else {
-            throw HyperparameterError.invalid(name: "parameter_server", value: shape.consistency.description,
-                                                       rule: "runs among the workers of one process; across MPI processes k-means uses all-reduce")
+        let acrossProcesses = group.map { !($0 is InProcessWorkerGroup) } ?? false
+        if acrossProcesses && shape.consistency != .synchronous {
+            throw HyperparameterError.invalid(name: "_kvstore", value: shape.consistency.description,
+                                              rule: "across MPI processes the parameter server runs synchronously (dist_sync)")
         }
         let d = hyperparameters.featureDim, count = state.weights.count, w = d + 2
         var initial = [Double](repeating: 0, count: (count + 1) * w)
@@ -33,39 +39,49 @@ extension KMeansTrainer {
         }
         let halfLife = hyperparameters.halfLifeTimeSize, synchronous = shape.consistency == .synchronous
         let server: ParameterServer<Double>
+        var collective: CollectiveParameterServer<Double>?
+        let update: ParameterServer<Double>.Apply = { range, v, u, _, _ in
+            let first = range.lowerBound / w
+            for row in first..<(range.upperBound / w) {
+                let o = (row - first) * w
+                if row == count {
+                    // The loss row: the mini-batch's summed squared distance (synchronous), or
+                    // a running sum of every push's (asynchronous).
+                    v[o] = synchronous ? u[o] : v[o] + u[o]
+                    continue
+                }
+                let decay = halfLife > 0 ? pow(0.5, u[o + d + 1] / Double(halfLife)) : 1
+                let previous = v[o + d] * decay
+                let m = u[o + d]
+                if m > 0 {
+                    let share = m / (previous + m)
+                    for t in 0..<d {
+                        let mean = u[o + t] / m
+                        let c = v[o + t]
+                        v[o + t] = Double(Float(c + share * (mean - c)))
+                    }
+                }
+                v[o + d] = previous + m
+            }
+        }
         do {
             server = try ParameterServer<Double>(initial: initial, shards: shape.shards, workers: workers, consistency: shape.consistency,
-                                                 rowWidth: w) { range, v, u, _, _ in
-                let first = range.lowerBound / w
-                for row in first..<(range.upperBound / w) {
-                    let o = (row - first) * w
-                    if row == count {
-                        // The loss row: the mini-batch's summed squared distance (synchronous), or
-                        // a running sum of every push's (asynchronous).
-                        v[o] = synchronous ? u[o] : v[o] + u[o]
-                        continue
-                    }
-                    let decay = halfLife > 0 ? pow(0.5, u[o + d + 1] / Double(halfLife)) : 1
-                    let previous = v[o + d] * decay
-                    let m = u[o + d]
-                    if m > 0 {
-                        let share = m / (previous + m)
-                        for t in 0..<d {
-                            let mean = u[o + t] / m
-                            let c = v[o + t]
-                            v[o + t] = Double(Float(c + share * (mean - c)))
-                        }
-                    }
-                    v[o + d] = previous + m
-                }
+                                                 rowWidth: w, apply: update)
+            if acrossProcesses, let group {
+                let rank = try group.run { comm in comm.rank }
+                collective = try CollectiveParameterServer<Double>(initial: initial, shards: shape.shards, rank: rank, ranks: group.size,
+                                                                   rowWidth: w, apply: update)
             }
-        } catch {
+        } catch let error as ParameterServerError {
             throw HyperparameterError.invalid(name: "parameter_server", value: shape.consistency.description, rule: error.description)
         }
         if !shape.consistency.isDeterministic {
             events(.note("parameter_server=\(shape.consistency): each worker's rows move the centres on arrival, so runs are not reproducible"))
         }
-        return KMeansServer(server: server, centres: count, features: d)
+        if acrossProcesses, let group {
+            events(.note("_kvstore: the parameter server across \(group.size) MPI processes (shards on the ranks), synchronously"))
+        }
+        return KMeansServer(server: server, collective: collective, centres: count, features: d)
     }
 
     /// One mini-batch through the server (`index`: the server's step count).
@@ -78,7 +94,9 @@ extension KMeansTrainer {
         let pulled = try batch.withUnsafeBufferPointer { xb in
             let x = SharedPointer(xb.baseAddress!) // invariant: a batch has ≥ 1 row
             // A fixed worker count: the server counts every worker's push, shards or none.
-            return try InProcessWorkerGroup(workers: workers).run { comm -> [Double] in
+            // Across processes: the group's ranks, through the collective server.
+            let runner: any WorkerGroup = server.collective != nil ? (group ?? InProcessWorkerGroup(workers: workers)) : InProcessWorkerGroup(workers: workers)
+            return try runner.run { comm -> [Double] in
                 do {
                     var local: [Double] = []
                     var scratch: [Float] = []
@@ -96,6 +114,7 @@ extension KMeansTrainer {
                         rows[count * w] = acc.values[count * d + count]
                         local += rows
                     }
+                    if let collective = server.collective { return try collective.step(comm, partials: local, microShards: mine) }
                     try ps.push(worker: comm.rank, step: index, partials: local, microShards: mine)
                     return try ps.pull(worker: comm.rank, step: index + 1)
                 } catch {

@@ -19,12 +19,37 @@ public protocol Communicator: Sendable {
     /// Returns once every rank has called it.
     func barrier() throws(CommunicatorError)
 
+    /// Personalized exchange: `parts[d]` goes to rank `d` (one part per rank, any lengths);
+    /// returns what every rank sent this one, indexed by sender.
+    func allToAll<T: BLASScalar>(_ parts: [[T]]) throws(CommunicatorError) -> [[T]]
+
     /// Marks the group failed: collectives other ranks are in, or enter later, throw
     /// ``CommunicatorError/aborted(rank:reason:)``.
     func abort(reason: String)
 }
 
 extension Communicator {
+    /// ``allToAll(_:)`` through ``allGather(_:)``: every rank receives every part and keeps its
+    /// own — correct everywhere, with all-gather's traffic (transports with a personalized
+    /// exchange, such as MPI's `MPI_Alltoallv`, send each part once).
+    public func allToAll<T: BLASScalar>(_ parts: [[T]]) throws(CommunicatorError) -> [[T]] {
+        guard parts.count == size else {
+            throw .mismatch(operation: "allToAll", reason: "rank \(rank) passed \(parts.count) parts for \(size) ranks")
+        }
+        let lengths = try allGather(parts.map { Double($0.count) })
+        let all = try allGather(parts.flatMap { $0 })
+        var out: [[T]] = []
+        out.reserveCapacity(size)
+        for sender in 0..<size {
+            guard lengths[sender].count == size else {
+                throw .mismatch(operation: "allToAll", reason: "rank \(sender) passed \(lengths[sender].count) parts for \(size) ranks")
+            }
+            let offset = lengths[sender][0..<rank].reduce(0) { $0 + Int($1) }
+            out.append(Array(all[sender][offset..<(offset + Int(lengths[sender][rank]))]))
+        }
+        return out
+    }
+
     /// Element-wise sum of every rank's `buffer`, added in rank order (so the bits depend on the
     /// rank count; for results independent of it, reduce over micro-shards with
     /// ``reduceMicroShards(_:width:shards:)``).
