@@ -113,6 +113,29 @@ let invocationTargets: [FuzzTarget] = [
         }
     ),
     FuzzTarget(
+        name: "batch-transform",
+        summary: "batch transform / `mlc predict` input files: split by line or RecordIO record into requests of at most 64 or 1024 bytes, each answered by the k-means handler; byte 0 picks the content type and the payload limit",
+        maxLength: 8192,
+        run: { input in
+            guard let mode = input.first else { return }
+            let types = ["text/csv", "application/jsonlines", "application/x-recordio-protobuf", "text/libsvm", "application/json", "application/x-npy"]
+            let transform = BatchTransform(handler: Handlers.shared.tabular[3], contentType: types[Int(mode & 7) % types.count],
+                                           accept: "text/csv", maxPayloadBytes: mode & 0x08 == 0 ? 64 : 1024)
+            let path = Scratch.write(input.dropFirst(), to: "transform.in")
+            _ = try? transform.run(input: path, output: Scratch.directory + "/transform.out")
+        },
+        seeds: {
+            let dense = try RecordIOProtobufWriter.encode(Batch(features: .dense(Matrix(rows: 4, columns: 3, elements: (0..<12).map(Float.init)))))
+            return [
+                ("csv-lines", [0x00] + bytes("1,2,3\n4,5,6\n\n7,8,9\r\n" + String(repeating: "0.5,0.25,1\n", count: 8))),
+                ("jsonlines", [0x09] + bytes("[1, 2, 3]\n{\"features\": [4, 5, 6]}\n")),
+                ("recordio", [0x02] + dense),
+                ("libsvm", [0x03] + bytes("0 1:1 2:3\n1 3:0.5\n")),
+                ("json-whole", [0x0C] + bytes(#"{"instances": [[1, 2, 3], [4, 5, 6]]}"#)),
+            ]
+        }
+    ),
+    FuzzTarget(
         name: "invocations-image",
         summary: "/invocations for the image classifier (ResNet-20 on 3×8×8): image/png, image/jpeg, application/x-image, MXNet image RecordIO and NPY tensor bodies",
         maxLength: 16_384,
