@@ -61,12 +61,16 @@ for target in "${targets[@]}"; do
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb / -malloc_limit_mb: a parser must
   # refuse a header that claims more than the input can hold before allocating it. Leak checks
   # are off: the harness builds its models lazily, once, which LeakSanitizer would report.
+  # A dictionary (Fuzz/dictionaries/<target>.dict: keys, content types, markers) lets mutations
+  # use whole tokens the parser compares against.
+  dict=()
+  [ -f "Fuzz/dictionaries/$target.dict" ] && dict=(-dict="Fuzz/dictionaries/$target.dict")
   status=0
   # The Swift runtime's backtracer reads the crashed stack, which ASan reports as a second
   # error hiding the first: off, so the report is the trap itself.
   ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no MLFUZZ_TARGET=$target "$harness" -max_total_time="$seconds" -max_len="${max_len[$target]}" \
     -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -detect_leaks=0 -print_final_stats=1 \
-    -artifact_prefix="$findings/" "$corpus" "Fuzz/seeds/$target" >"$log" 2>&1 || status=$?
+    "${dict[@]}" -artifact_prefix="$findings/" "$corpus" "Fuzz/seeds/$target" >"$log" 2>&1 || status=$?
   # The last status line: "#<runs> DONE cov: <n> ft: <n> corp: <n>/<size> … exec/s: <n> rss: <n>Mb".
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)

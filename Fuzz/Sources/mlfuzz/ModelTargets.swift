@@ -94,11 +94,17 @@ let modelTargets: [FuzzTarget] = [
     ),
     FuzzTarget(
         name: "xgboost-model",
-        summary: "XGBoost models (JSON and UBJSON, as xgboost-model files): BoostedTreesModel.decode, then the inference handler built from it",
+        summary: "XGBoost models (JSON and UBJSON, as xgboost-model files): BoostedTreesModel.decode, the inference handler built from it, one prediction of a row of zeros and one of missing values",
         maxLength: 16_384,
         run: { input in
-            guard let model = try? BoostedTreesModel.decode(Data(input)) else { return }
-            _ = try? XGBoostInference(model: model)
+            guard let model = try? BoostedTreesModel.decode(Data(input)),
+                  let handler = try? ModelInvocations(model: XGBoostInference(model: model)),
+                  model.featureCount <= 1 << 16 else { return }
+            // A model that loads must also answer: a row of zeros and a row of missing values.
+            let zeros = Array(repeating: bytes("0,"), count: model.featureCount).joined().dropLast()
+            let missing = Array(repeating: bytes(","), count: model.featureCount).joined().dropLast()
+            _ = handler.invoke(InvocationRequest(contentType: "text/csv", accept: "application/json",
+                                                 body: Array(zeros) + [0x0A] + Array(missing) + [0x0A]))
         },
         seeds: {
             let folder = "Tests/MLAlgorithmsTests/Fixtures/xgboost/"
