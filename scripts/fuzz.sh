@@ -29,14 +29,21 @@ while [ $# -gt 0 ]; do
 done
 
 scratch=.build-fuzz
+# libFuzzer and the sanitizer runtimes come with the Swift toolchain (scripts/setup.sh installs
+# everything else the build needs); say so plainly if this toolchain lacks them.
+resource_dir=$(dirname "$(command -v swift)")/../lib/clang
+if ! ls "$resource_dir"/*/lib/linux/libclang_rt.fuzzer*.a >/dev/null 2>&1; then
+  echo "fuzz.sh: this Swift toolchain has no libFuzzer runtime under $resource_dir (-sanitize=fuzzer needs a swift.org Linux toolchain)" >&2
+  exit 1
+fi
 # SwiftPM aliases `main` to the harness's renamed entry point; gold then warns once per ASan
 # helper symbol it cannot export. Those warnings are expected in this build only, so they are
-# filtered; anything else (errors included) is shown.
+# filtered; anything else (errors included) is shown, and a failed build stops here (pipefail)
+# rather than leaving an old harness to run.
 MLCORE_FUZZ=1 swift build --scratch-path "$scratch" -c debug --product mlfuzz \
   -Xswiftc -sanitize=fuzzer,address 2>&1 \
-  | grep -v -e "warning: Cannot export local symbol '__asan" -e "swift-distributed-tracing" -e "CMakeLists.txt" || true
+  | { grep -v -e "warning: Cannot export local symbol '__asan" -e "swift-distributed-tracing" -e "CMakeLists.txt" || true; }
 harness="$scratch/debug/mlfuzz"
-[ -x "$harness" ] || { echo "fuzz.sh: the harness did not build" >&2; exit 1; }
 
 case "$mode" in
   seeds)
