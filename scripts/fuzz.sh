@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh [--seconds N] [TARGET...]   fuzz each target (all by default) for N s (default 15)
 #   scripts/fuzz.sh --seeds                      regenerate the committed seed corpora in Fuzz/seeds
 #   scripts/fuzz.sh --reproduce TARGET FILE...   run the harness on saved inputs (a crash file)
+# MLFUZZ_FLAGS adds libFuzzer flags to every target's run (e.g. -use_value_profile=1).
 #
 # The harness (Fuzz/Sources/mlfuzz) is declared by Package.swift only when MLCORE_FUZZ=1 and is
 # built in its own scratch path, .build-fuzz, so the release build in .build is never touched.
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=${2:?--seconds needs a value}; shift 2 ;;
     --seeds) mode=seeds; shift ;;
     --reproduce) mode=reproduce; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     -*) printf 'fuzz.sh: unknown option %s\n' "$1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -77,7 +78,7 @@ for target in "${targets[@]}"; do
   # error hiding the first: off, so the report is the trap itself.
   ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no MLFUZZ_TARGET=$target "$harness" -max_total_time="$seconds" -max_len="${max_len[$target]}" \
     -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -detect_leaks=0 -print_final_stats=1 \
-    "${dict[@]}" -artifact_prefix="$findings/" "$corpus" "Fuzz/seeds/$target" >"$log" 2>&1 || status=$?
+    "${dict[@]}" ${MLFUZZ_FLAGS:-} -artifact_prefix="$findings/" "$corpus" "Fuzz/seeds/$target" >"$log" 2>&1 || status=$?
   # The last status line: "#<runs> DONE cov: <n> ft: <n> corp: <n>/<size> … exec/s: <n> rss: <n>Mb".
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
