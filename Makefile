@@ -1,7 +1,7 @@
 # The two commands of the README. Both go through scripts/setup.sh, which installs what is
 # missing (apt packages, the Python environment for peers and fixtures) and is idempotent.
 
-.PHONY: run test test-long setup build bench-cnn
+.PHONY: run test test-long fuzz fuzz-long setup build bench-cnn
 
 setup:
 	scripts/setup.sh --no-build
@@ -63,9 +63,23 @@ bench-cnn: build
 	scripts/setup.sh --torch --no-build
 	.build/release/mlbench cnn --peers --repeat 3
 
-# Tests run in release mode: numeric code is 10–100× slower in debug.
+# Tests run in release mode: numeric code is 10–100× slower in debug. Then a short fuzz run:
+# every parser of untrusted input under libFuzzer + AddressSanitizer for FUZZ_SECONDS each
+# (scripts/fuzz.sh; its own build in .build-fuzz; docs/reliability.md "Fuzzing").
+FUZZ_SECONDS ?= 15
 test: setup
 	swift test -c release
+	scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
 
-# Longer suites (none yet beyond the main tests; later issues add fuzzing and soak runs here).
-test-long: test
+# The short fuzz run of `make test` alone.
+fuzz: setup
+	scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+
+# The fuzz targets for FUZZ_LONG_SECONDS each (17 targets: about 2 h 50 min at the default);
+# corpora grow in .build-fuzz/corpus from one run to the next.
+FUZZ_LONG_SECONDS ?= 600
+fuzz-long: setup
+	scripts/fuzz.sh --seconds $(FUZZ_LONG_SECONDS)
+
+# Longer suites: the main tests, then the long fuzz run.
+test-long: test fuzz-long

@@ -141,3 +141,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets (libFuzzer + AddressSanitizer), declared only when MLCORE_FUZZ=1 so that ordinary
+// builds never see them; scripts/fuzz.sh builds them in their own scratch path (.build-fuzz).
+if Context.environment["MLCORE_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CLibFuzzer", path: "Fuzz/Sources/CLibFuzzer"),
+        .executableTarget(
+            name: "mlfuzz",
+            dependencies: ["CLibFuzzer", "MLCore", "MLAlgorithms", "MLContainer"],
+            path: "Fuzz/Sources/mlfuzz"
+        ),
+    ]
+}

@@ -66,6 +66,9 @@ public struct UBJSONDecoder {
     let bytes: [UInt8]
     var position = 0
     var depth = 0
+    /// How many more elements without payload (typed `Z`, `T`, `F` containers) may be decoded.
+    var payloadlessBudget: Int64
+
 
     public static func decode(_ data: Data) throws(ModelFormatError) -> JSONValue {
         var decoder = UBJSONDecoder(bytes: [UInt8](data))
@@ -73,7 +76,10 @@ public struct UBJSONDecoder {
         return value
     }
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+        payloadlessBudget = Int64(bytes.count)
+    }
 
     mutating func byte() throws(ModelFormatError) -> UInt8 {
         guard position < bytes.count else { throw ModelFormatError("UBJSON ends early at byte \(position)") }
@@ -110,8 +116,17 @@ public struct UBJSONDecoder {
     mutating func length(minimumBytesEach: Int) throws(ModelFormatError) -> Int {
         let at = position
         let n = try integer(marker: try byte())
-        // Elements of no payload (typed null/true/false arrays) are capped instead.
-        let most = minimumBytesEach == 0 ? Int64(1 << 26) : Int64(bytes.count - position) / Int64(minimumBytesEach)
+        if minimumBytesEach == 0 {
+            // Elements of no payload (typed null/true/false arrays) share one budget, the input's
+            // size: a fixed cap per container (it was 2^26) let 9 bytes ask for 67 million
+            // elements, and many small containers would each get the cap.
+            guard n >= 0, n <= payloadlessBudget else {
+                throw ModelFormatError("UBJSON: length \(n) at byte \(at) is negative or more elements without payload than the \(bytes.count)-byte input allows")
+            }
+            payloadlessBudget -= n
+            return Int(n)
+        }
+        let most = Int64(bytes.count - position) / Int64(minimumBytesEach)
         guard n >= 0, n <= most else {
             throw ModelFormatError("UBJSON: length \(n) at byte \(at) is negative or exceeds the \(bytes.count - position) bytes left")
         }

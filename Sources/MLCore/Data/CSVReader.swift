@@ -63,8 +63,14 @@ public struct CSVReader: DataSource {
         let totalBytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
         while let (base, count) = try nextChunk() {
             let (parser, pieces, rows, lines) = try plan(base, count)
+            // A chunk of blank lines only (possible before the first row) has no field count yet:
+            // the output's width waits for a chunk with rows.
+            guard rows > 0 else {
+                finishChunk(count, lines: lines)
+                continue
+            }
             if featuresOut == nil {
-                let estimate = rows == 0 ? 1024 : Int(Double(totalBytes) / Double(count) * Double(rows) * 1.02) + 16
+                let estimate = Int(Double(totalBytes) / Double(count) * Double(rows) * 1.02) + 16
                 featuresOut = GrowableRows(columns: parser.featureCount, reservingRows: estimate)
                 if options.labelSize > 0 { labelsOut = GrowableRows(columns: options.labelSize, reservingRows: estimate) }
             }
@@ -144,7 +150,9 @@ public struct CSVReader: DataSource {
                 p = lineEnd + 1
             }
         }
-        return CSVChunkParser(labelSize: options.labelSize, fieldCount: fieldCount ?? 1,
+        // Until a non-blank line fixes the field count, the chunk has no rows; the placeholder
+        // keeps the feature count (fields − labels) non-negative for its empty matrix.
+        return CSVChunkParser(labelSize: options.labelSize, fieldCount: fieldCount ?? options.labelSize + 1,
                               delimiter: options.delimiter, threads: options.threads)
     }
 
