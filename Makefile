@@ -67,5 +67,10 @@ bench-cnn: build
 test: setup
 	swift test -c release
 
-# Longer suites (none yet beyond the main tests; later issues add fuzzing and soak runs here).
+# Longer suites (docs/reliability.md): after the main tests, 20 kill -9 and 5 SIGTERM trials per
+# algorithm (scripts/fault-kill.sh; about 25 minutes on 2 cores) and a 5-minute soak of
+# `mlc serve` under valid traffic and abuse (`mlbench soak`). The main tests run the short
+# versions (FaultProcessTests, ServerSoakTests).
 test-long: test
+	scripts/fault-kill.sh --trials 20 --term-trials 5
+	MLBENCH_SOAK_SECONDS=300 .build/release/mlbench soak
