@@ -152,7 +152,9 @@ final class SoakRecord: Sendable {
         var firstValidProblem: String?
         var slices: [(at: Double, p50: Double, p99: Double, requests: Int)] = []
         var pings = 0
+        var pingLatency = LatencyHistogram()
         var pingMax = 0.0
+        var checkedBodies = 0
         var pingFailures: [String] = []
         var rss: [(at: Double, megabytes: Double)] = []
         var abuse: [String: [SoakClient.Outcome: Int]] = [:]
@@ -167,6 +169,7 @@ final class SoakRecord: Sendable {
             s.latency.merge(report.latency)
             s.validRequests += report.succeeded
             s.validErrors.add(report.errors)
+            s.checkedBodies += report.checkedBodies
             s.firstValidProblem = s.firstValidProblem ?? report.firstProblem
             s.slices.append((seconds, (report.latency.percentileSeconds(0.5) ?? .nan) * 1e3,
                              (report.latency.percentileSeconds(0.99) ?? .nan) * 1e3, report.succeeded))
@@ -176,6 +179,7 @@ final class SoakRecord: Sendable {
     func addPing(seconds: Double, failure: String?) {
         state.withLock { s in
             s.pings += 1
+            s.pingLatency.record(seconds: seconds)
             s.pingMax = max(s.pingMax, seconds)
             if let failure { s.pingFailures.append(failure) }
         }
@@ -241,7 +245,7 @@ final class SoakRecord: Sendable {
             var valid = ServeSuite.metrics(LoadReport(
                 offeredRate: settings.rate, achievedRate: Double(s.validRequests) / settings.duration, succeeded: s.validRequests,
                 responses: s.validRequests, errors: s.validErrors, latency: s.latency, duration: settings.duration,
-                elapsed: settings.duration, connections: 16, checkedBodies: 0, firstProblem: nil, maximumSendLag: 0))
+                elapsed: settings.duration, connections: 16, checkedBodies: s.checkedBodies, firstProblem: nil, maximumSendLag: 0))
             valid["goal_p99_ms"] = settings.p99GoalMilliseconds
             valid["worst_slice_p99_ms"] = s.slices.map(\.p99).filter(\.isFinite).max() ?? .nan
             valid["goal_met"] = failures.isEmpty ? 1 : 0
@@ -269,8 +273,11 @@ final class SoakRecord: Sendable {
             return [
                 line("valid_1row", median: p50, min: s.latency.count > 0 ? Double(s.latency.minimum) / 1e9 : .nan,
                      max: s.latency.count > 0 ? Double(s.latency.maximum) / 1e9 : .nan, valid),
-                line("ping", max: s.pingMax, ["pings": Double(s.pings), "failures": Double(s.pingFailures.count),
-                                              "max_ms": s.pingMax * 1e3, "goal_max_ms": 2000]),
+                line("ping", median: s.pingLatency.percentileSeconds(0.5) ?? .nan,
+                     min: s.pingLatency.count > 0 ? Double(s.pingLatency.minimum) / 1e9 : .nan, max: s.pingMax,
+                     ["pings": Double(s.pings), "failures": Double(s.pingFailures.count), "max_ms": s.pingMax * 1e3,
+                      "p50_ms": (s.pingLatency.percentileSeconds(0.5) ?? .nan) * 1e3,
+                      "p99_ms": (s.pingLatency.percentileSeconds(0.99) ?? .nan) * 1e3, "goal_max_ms": 2000]),
                 line("abuse", abuse),
                 line("rss", rss),
             ]

@@ -240,9 +240,12 @@ extension LinearLearnerJob {
     }
 
     /// The validation and test channels are held in memory whole (they are scored after every
-    /// epoch): refused before they are read when they would not fit in the memory budget.
+    /// epoch): refused before they are read when they would not fit in the machine's memory.
+    /// Not against `MLC_MEMORY_BUDGET_MB`: for the linear learner that variable decides only
+    /// when the train channel is streamed (0 streams it always), as it did before the budget
+    /// applied to other algorithms.
     static func checkHeldChannels(_ readers: [String: ChannelReader], environment: [String: String]) throws(ContainerError) {
-        let budget = MemoryBudget.fromEnvironment(environment)
+        let budget = MemoryBudget.fromEnvironment(environment.filter { $0.key != MemoryBudget.environmentKey })
         var needed = 0
         var parts: [String] = []
         for name in ["validation", "test"] {

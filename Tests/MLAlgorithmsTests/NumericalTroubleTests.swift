@@ -28,7 +28,7 @@ struct NumericalTroubleTests {
             _ = try BoostedTreesTrainer(hyperparameters: hp, threads: 2).fit(train: data(scale: 3e38))
         } throws: { error in
             guard let error = error as? TreeDivergenceError else { return false }
-            return error.round >= 1 && error.description.contains("training diverged in round \(error.round)")
+            return error.description.hasPrefix("training diverged in round \(error.round): the gradients of")
                 && error.likelyCause.contains("labels as large as 3e+38") && error.likelyCause.contains("scale the labels")
         }
         // The same data with ordinary labels trains.
@@ -39,8 +39,9 @@ struct NumericalTroubleTests {
           arguments: ["regular", "randomized"])
     func constantRows(mode: String) throws {
         let x = Matrix<Float>(rows: 300, columns: 8, repeating: 1.5)
-        let hp = try PCAHyperparameters(strings: ["feature_dim": "8", "num_components": "3", "mini_batch_size": "100",
-                                                  "algorithm_mode": mode, "extra_components": "2"])
+        var strings = ["feature_dim": "8", "num_components": "3", "mini_batch_size": "100", "algorithm_mode": mode]
+        if mode == "randomized" { strings["extra_components"] = "2" }
+        let hp = try PCAHyperparameters(strings: strings)
         #expect(throws: UnsupervisedDataError.noVariance(channel: "train", rows: 300)) {
             _ = try PCATrainer(hyperparameters: hp).fit(.dense(x))
         }
@@ -53,6 +54,6 @@ struct NumericalTroubleTests {
         let x = lowRankRows(rows: 300, features: 8, rank: 2, noise: 0, seed: 5, as: Float.self)
         let hp = try PCAHyperparameters(strings: ["feature_dim": "8", "num_components": "3", "mini_batch_size": "100"])
         let model = try PCATrainer(hyperparameters: hp).fit(.dense(x)).model
-        #expect(model.explainedVarianceRatio.allSatisfy(\.isFinite))
+        #expect(model.explainedVarianceRatio.allSatisfy { $0.isFinite })
     }
 }

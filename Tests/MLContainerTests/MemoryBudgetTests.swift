@@ -1,4 +1,5 @@
 import Foundation
+import MLAlgorithms
 import Testing
 @testable import MLContainer
 
@@ -51,5 +52,18 @@ struct MemoryBudgetTests {
             #expect(error.description == "the train channel needs about 3.0 MiB (3145728 bytes) of memory, over the memory budget of "
                     + "1.0 MiB (1048576 bytes) (MLC_MEMORY_BUDGET_MB); use a larger instance")
         }
+    }
+
+    @Test("k-means: centres that would not fit (k=1,000,000 × feature_dim=100,000) are refused before training, with the bytes; 10 × 64 pass")
+    func kmeansCentres() throws {
+        let budget = MemoryBudget(bytes: 1 << 30, isExplicit: false)
+        let huge = try KMeansHyperparameters(strings: ["k": "1000000", "feature_dim": "100000"])
+        #expect {
+            try KMeansJob.checkMemory(huge, workers: 2, budget: budget)
+        } throws: { error in
+            guard case ContainerError.client(let message)? = error as? ContainerError else { return false }
+            return message.hasPrefix("k-means' centres (k=1000000") && message.contains("over the memory budget of 1.0 GiB (1073741824 bytes)")
+        }
+        try KMeansJob.checkMemory(try KMeansHyperparameters(strings: ["k": "10", "feature_dim": "64"]), workers: 2, budget: budget)
     }
 }
