@@ -95,6 +95,21 @@ same_model() {
 
 delay() { awk -v r=$RANDOM -v t="$1" 'BEGIN { printf "%.3f", r / 32768 * t * 1.1 }'; }
 
+# Waits (at most 5 s) until process $1 handles SIGTERM: mlc installs its handler first thing in
+# main, but a signal in the milliseconds before that (the loader, the Swift runtime) takes the
+# kernel's default action, exit 143, with nothing written. SIGTERM delays count from here.
+wait_for_handler() {
+  local pid=$1 i mask ignored caught
+  for i in $(seq 1 500); do
+    # SIGTERM (bit 15) ignored or caught: mlc ignores it, then libdispatch's source catches it.
+    mask=$(awk '/^Sig(Ign|Cgt):/ { printf "%s ", $2 }' "/proc/$pid/status" 2>/dev/null) || return 0
+    read -r ignored caught <<<"$mask"
+    [ -n "$caught" ] || return 0
+    (( (0x$ignored | 0x$caught) & 0x4000 )) && return 0
+    sleep 0.01
+  done
+}
+
 summary=()
 failed=0
 for algorithm in $algorithms; do
@@ -137,6 +152,7 @@ for algorithm in $algorithms; do
     make_tree "$algorithm" "$root"
     "$mlc" train --algorithm "$algorithm" --root "$root" --no-progress >>"$root/runs.log" 2>&1 &
     pid=$!
+    wait_for_handler "$pid"
     sleep "$(delay "$seconds")"
     kill -TERM "$pid" 2>/dev/null || true
     status=0; wait "$pid" || status=$?
