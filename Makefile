@@ -68,7 +68,8 @@ test: setup
 	swift test -c release
 
 # Longer suites (docs/reliability.md): after the main tests, 20 kill -9 and 5 SIGTERM trials per
-# algorithm (scripts/fault-kill.sh; about 25 minutes on 2 cores) and a 5-minute soak of
+# algorithm (scripts/fault-kill.sh; about an hour on 2 cores, most of it the image classifier
+# at a minute a run) and a 5-minute soak of
 # `mlc serve` under valid traffic and abuse (`mlbench soak`). The main tests run the short
 # versions (FaultProcessTests, ServerSoakTests).
 test-long: test
