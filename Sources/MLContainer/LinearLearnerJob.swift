@@ -251,7 +251,7 @@ extension LinearLearnerJob {
         for name in ["validation", "test"] {
             guard let bytes = readers[name]?.estimatedMemoryBytes() else { continue }
             needed += bytes
-            parts.append("\(name) about \(bytes >> 20) MiB")
+            parts.append("\(name) about " + MemoryBudgetError.short(bytes))
         }
         do {
             try budget.check(needed, for: "the linear learner's validation and test channels in memory (" + parts.joined(separator: ", ") + ")",

@@ -70,6 +70,11 @@ public struct MemoryBudgetError: Error, Equatable, Sendable, CustomStringConvert
         return "\(what) needs about \(Self.megabytes(needed)) of memory, over the memory budget of \(Self.megabytes(budget)) (\(source)); \(remedy)"
     }
 
+    /// `n` bytes in MiB with one decimal (GiB from 1 GiB), for naming the parts of a need.
+    static func short(_ n: Int) -> String {
+        n >= 1 << 30 ? String(format: "%.1f GiB", Double(n) / Double(1 << 30)) : String(format: "%.1f MiB", Double(n) / Double(1 << 20))
+    }
+
     static func megabytes(_ n: Int) -> String {
         n >= 1 << 30 ? String(format: "%.1f GiB (%d bytes)", Double(n) / Double(1 << 30), n)
             : String(format: "%.1f MiB (%d bytes)", Double(n) / Double(1 << 20), n)

@@ -12,7 +12,7 @@ extension XGBoostJob {
             guard let values = reader.estimatedMemoryBytes() else { continue }  // Pipe: size unknown
             let bytes = values + values / 2
             needed += bytes
-            parts.append("\(reader.name) about \(bytes >> 20) MiB")
+            parts.append("\(reader.name) about " + MemoryBudgetError.short(bytes))
         }
         do {
             try budget.check(needed, for: "XGBoost's channels in memory (" + parts.joined(separator: ", ") + ": float32 values and their histogram bins)",
