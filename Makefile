@@ -81,5 +81,11 @@ FUZZ_LONG_SECONDS ?= 600
 fuzz-long: setup
 	scripts/fuzz.sh --seconds $(FUZZ_LONG_SECONDS)
 
-# Longer suites: the main tests, then the long fuzz run.
+# Longer suites (docs/reliability.md): after the main tests, the long fuzz run, then 20 kill -9
+# and 5 SIGTERM trials per algorithm (scripts/fault-kill.sh; about an hour on 2 cores, most of it
+# the image classifier at a minute a run) and a 5-minute soak of `mlc serve` under valid traffic
+# and abuse (`mlbench soak`). The main tests run the short versions (FaultProcessTests,
+# ServerSoakTests).
 test-long: test fuzz-long
+	scripts/fault-kill.sh --trials 20 --term-trials 5
+	MLBENCH_SOAK_SECONDS=300 .build/release/mlbench soak

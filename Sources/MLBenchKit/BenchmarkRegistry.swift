@@ -10,6 +10,7 @@ public enum BenchmarkRegistry {
         GBDTSuite(),
         CNNSuite(),
         ServeSuite(),
+        SoakSuite(),
         ScalingSuite(),
     ]
 

@@ -83,6 +83,9 @@ struct TrainRun {
                 if let scratch = jobEnvironment.secondaryScratch { try? FileManager.default.removeItem(atPath: scratch) }
                 if let shardScratch { try? FileManager.default.removeItem(atPath: shardScratch) }
             }
+            // A run killed while writing left a staging directory or temporary file: the model
+            // directory must end up holding whole files only.
+            if jobEnvironment.writesArtifacts { ArtifactDirectory.removeInterruptedWrites(in: jobEnvironment.modelDirectory) }
             let name = command.algorithm?.rawValue ?? ProcessInfo.processInfo.environment["MLC_ALGORITHM"]
             let job = try TrainingJobs.named(name).init(environment: jobEnvironment, output: jobOutput)
             let workers = command.workers.map { max(1, $0) } ?? ComputeContext.defaultThreadCount()

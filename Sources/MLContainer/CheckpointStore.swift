@@ -90,7 +90,11 @@ public struct CheckpointStore: Sendable {
             // `.atomic` writes a temporary file beside it and renames it into place.
             try file.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw .client("cannot write the checkpoint \(path): \(error.localizedDescription) (is the checkpoint directory writable and is there space?)")
+            // A failed atomic write may leave its temporary file: a full disk stays as full as it was.
+            ArtifactDirectory.removeInterruptedWrites(in: directory)
+            let (diagnosis, _) = ArtifactDirectory.diagnose(directory)
+            throw .client("cannot write the checkpoint \(path): \(error.localizedDescription) ("
+                          + (diagnosis ?? "is the checkpoint directory writable and is there space?") + ")")
         }
         for old in ownFiles().dropLast(max(1, keep)) {
             try? FileManager.default.removeItem(atPath: directory + "/" + old)

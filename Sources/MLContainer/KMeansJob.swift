@@ -46,6 +46,7 @@ public struct KMeansJob: UnsupervisedTrainingJob {
             }
             log("Resuming from checkpoint \(checkpoint.path) (epoch \(checkpoint.epoch), mini-batch \(checkpoint.batch))")
         }
+        try Self.checkMemory(hyperparameters, workers: workers, budget: MemoryBudget.fromEnvironment(environment.environment))
         var trainer = KMeansTrainer(hyperparameters: hyperparameters, workers: workers)
         trainer.group = group
         trainer.parameterServer = try JobParameterServer.choose(hyperparameters.values, workers: workers, group: group,

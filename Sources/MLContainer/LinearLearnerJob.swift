@@ -116,6 +116,7 @@ public struct LinearLearnerJob: TrainingJob {
         // A channel larger than the memory budget is streamed; a Pipe channel's size is unknown,
         // so it is streamed when a budget is set explicitly.
         let streamed = trainReader.bytesOnDisk().map { $0 > budget.bytes } ?? budget.explicit
+        try Self.checkHeldChannels(plan.readers, environment: environment.environment)
         let train = streamed ? nil : try load("train")
         let validation = try load("validation"), test = try load("test")
         var trainer = LinearLearnerTrainer(hyperparameters: plan.hyperparameters, workers: workers)
@@ -201,14 +202,8 @@ public struct LinearLearnerJob: TrainingJob {
         if validation == nil && test == nil { log("Test data is not provided.") }
 
         try timings.measure("write model") { () throws(ContainerError) in
-            do {
-                try FileManager.default.createDirectory(atPath: environment.modelDirectory, withIntermediateDirectories: true)
-                try result.model.save(to: environment.modelDirectory)
-            } catch {
-                throw .algorithm("cannot write the model to \(environment.modelDirectory): \(error)")
-            }
+            try UnsupervisedJob.writeModel(environment, log: log) { (directory: String) throws(ArtifactError) in try result.model.save(to: directory) }
         }
-        log("Model written to \(environment.modelDirectory)")
         try OutputData(directory: environment.outputDataDirectory, algorithm: Self.algorithm)
             .write(history: result.history, bestEpoch: result.bestEpoch, finalMetrics: result.finalMetrics, timings: timings)
     }
@@ -240,8 +235,31 @@ extension LinearLearnerJob {
     /// half of physical memory.
     static func memoryBudget(_ environment: [String: String]) -> (bytes: Int, explicit: Bool) {
         // 0 streams every File-mode channel (and every Pipe channel).
-        if let text = environment["MLC_MEMORY_BUDGET_MB"], let mb = Int(text), mb >= 0 { return (mb << 20, true) }
+        let budget = MemoryBudget.fromEnvironment(environment)
+        if budget.isExplicit { return (budget.bytes, true) }
         return (Int(ProcessInfo.processInfo.physicalMemory / 2), false)
+    }
+
+    /// The validation and test channels are held in memory whole (they are scored after every
+    /// epoch): refused before they are read when they would not fit in the machine's memory.
+    /// Not against `MLC_MEMORY_BUDGET_MB`: for the linear learner that variable decides only
+    /// when the train channel is streamed (0 streams it always), as it did before the budget
+    /// applied to other algorithms.
+    static func checkHeldChannels(_ readers: [String: ChannelReader], environment: [String: String]) throws(ContainerError) {
+        let budget = MemoryBudget.fromEnvironment(environment.filter { $0.key != MemoryBudget.environmentKey })
+        var needed = 0
+        var parts: [String] = []
+        for name in ["validation", "test"] {
+            guard let bytes = readers[name]?.estimatedMemoryBytes() else { continue }
+            needed += bytes
+            parts.append("\(name) about " + MemoryBudgetError.short(bytes))
+        }
+        do {
+            try budget.check(needed, for: "the linear learner's validation and test channels in memory (" + parts.joined(separator: ", ") + ")",
+                             remedy: "use an instance with more memory or a smaller validation/test channel (the train channel is streamed)")
+        } catch {
+            throw .client(error.description)
+        }
     }
 }
 

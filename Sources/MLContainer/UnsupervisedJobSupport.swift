@@ -61,17 +61,9 @@ enum UnsupervisedJob {
          "#throughput_metric: host=\(host), train throughput=\(String(format: "%.12g", rowsPerSecond)) records/second"]
     }
 
+    /// Writes the model whole or not at all (``ArtifactDirectory/writeModel(to:_:)``).
     static func writeModel(_ environment: TrainingEnvironment, log: (String) -> Void, _ save: (String) throws(ArtifactError) -> Void) throws(ContainerError) {
-        do {
-            try FileManager.default.createDirectory(atPath: environment.modelDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw .algorithm("cannot create the model directory \(environment.modelDirectory): \(error.localizedDescription)")
-        }
-        do {
-            try save(environment.modelDirectory)
-        } catch {
-            throw .algorithm("cannot write the model to \(environment.modelDirectory): \(error)")
-        }
+        try ArtifactDirectory.writeModel(to: environment.modelDirectory, save)
         log("Model written to \(environment.modelDirectory)")
     }
 

@@ -112,6 +112,7 @@ public struct XGBoostJob: TrainingJob {
             log("Channel \(name): \(stats.rows) rows, \(stats.bytes) bytes read in \(String(format: "%.3f", stats.seconds)) s")
             return try Self.dataset(name, batch, csvWeights: hp.csvWeights)
         }
+        try Self.checkMemory(plan.readers, budget: MemoryBudget.fromEnvironment(environment.environment))
         // invariant: the channel rules require train
         guard var train = try load("train") else { throw .algorithm("the train channel disappeared") }
         var validation = try load("validation")
@@ -209,6 +210,8 @@ public struct XGBoostJob: TrainingJob {
             }
         } catch let error as TreeDataError {
             throw .client(error.message)
+        } catch let error as TreeDivergenceError {
+            throw .client(error.description)
         } catch let error as ContainerError {
             throw error
         } catch {

@@ -1,5 +1,6 @@
 import Dispatch
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MLContainer
 // Hummingbird runs its server as a swift-service-lifecycle Service and takes its graceful
@@ -97,6 +98,7 @@ public final class InferenceServer: Sendable {
         let port = configuration.port
         let application = Application(
             responder: responder,
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ParseErrorCloser()])),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
             onServerRunning: { [self] channel in self.listening(port: channel.localAddress?.port ?? port) },
             logger: httpLogger)

@@ -322,6 +322,7 @@ public struct PCATrainer: Sendable {
         }
         var total = 0.0
         for i in 0..<d { total += m[i * d + i] }
+        guard total > 0 else { throw UnsupervisedDataError.noVariance(channel: "train", rows: summary.count) }
         let (values, vectors) = try LAPACK.syevd(Matrix(rows: d, columns: d, elements: m))
         // invariant: syevd returns vectors when asked for them
         let v = vectors! // invariant: see above
@@ -372,6 +373,7 @@ public struct PCATrainer: Sendable {
     /// Rayleigh–Ritz: the eigenvectors W of the q×q Gram give components Q·W with exact variances.
     func ritzModel(gram: [Double], basis: [Double], mean: [Double], rows: Int, total: Double) throws -> PCAModel {
         let p = hyperparameters, d = p.featureDim, q = basis.count / d, k = p.numComponents
+        guard total > 0 else { throw UnsupervisedDataError.noVariance(channel: "train", rows: rows) }
         let (values, vectors) = try LAPACK.syevd(Matrix(rows: q, columns: q, elements: gram))
         // invariant: syevd returns vectors when asked for them
         let w = vectors! // invariant: see above

@@ -193,6 +193,7 @@ public struct BoostedTreesTrainer: Sendable {
             if stop { cancelled = true; break }
             computeGradients(margins: trainMargins, dataset: train, weights: weights, outputs: outputs,
                              gradients: &gradients, hessians: &hessians)
+            try checkGradients(round: round, gradients: gradients, hessians: hessians, margins: trainMargins, dataset: train, weights: weights)
             // Per output, `num_parallel_tree` trees on the same gradients, each with its own row
             // and column samples (its own random path), in XGBoost's order: group-major.
             for k in 0..<outputs {

@@ -6,6 +6,9 @@ public enum UnsupervisedDataError: Error, Equatable, Sendable, CustomStringConve
     /// Fewer rows than a hyperparameter needs (`k` centres, `num_components` components).
     case tooFewRows(channel: String, rows: Int, parameter: String, value: Int, rule: String)
     case emptyChannel(channel: String)
+    /// Every row is the same point (after the mean, if subtracted): the covariance is zero and
+    /// no direction is a principal component.
+    case noVariance(channel: String, rows: Int)
     /// A checkpoint that does not belong to this run.
     case incompatibleState(reason: String)
     /// The data could not be read (the reader's own error, with its location).
@@ -22,6 +25,9 @@ public enum UnsupervisedDataError: Error, Equatable, Sendable, CustomStringConve
             "\(channel) channel has \(rows) row(s) but \(parameter)=\(value) needs \(rule)"
         case let .emptyChannel(channel):
             "\(channel) channel has no rows"
+        case let .noVariance(channel, rows):
+            "\(channel) channel: its \(rows) rows have no variance (every row is the same point), so the covariance matrix is zero "
+                + "and has no principal components; likely cause: constant or empty feature columns, or the wrong file"
         case let .incompatibleState(reason):
             "cannot resume from this training state: \(reason)"
         case let .unreadable(channel, reason):

@@ -72,6 +72,7 @@ public struct ModelInvocations<Model: InferenceModel>: InvocationHandler {
             try request.body.withUnsafeBufferPointer { (body: UnsafeBufferPointer<UInt8>) throws(InvocationFailure) in
                 let rows = InferenceRequestDecoder.csvRowCount(body)
                 guard rows > 0 else { return }
+                try InferenceRequestDecoder.checkCSVRowCount(body, rows: rows, columns: d + labelSize, labelSize: labelSize)
                 // Stack memory for small requests (the one-row fast path), heap for large ones.
                 try withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { (x: UnsafeMutableBufferPointer<Float>) throws(InvocationFailure) in
                     // invariant: rows ≥ 1 and d ≥ 1, so the buffer is non-empty

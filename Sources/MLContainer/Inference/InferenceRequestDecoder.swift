@@ -184,6 +184,7 @@ public enum InferenceRequestDecoder {
     }
 
     private static func jsonObject(_ bytes: [UInt8], what: String) throws(InvocationFailure) -> Any {
+        try checkJSONNesting(bytes, what: what)
         do {
             return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
         } catch {
