@@ -11,6 +11,10 @@ import MLCore
 /// bits as one process reading that directory. It saves the hosts the download, not the memory:
 /// each host holds the whole channel, as with `FullyReplicated`.
 ///
+/// Shards belong to hosts: ranks on the same host (`SM_CURRENT_HOST`, else resourceconfig.json's
+/// `current_host`) share its directory, and a job whose ranks are all on one host (plain
+/// `mpirun -np N` on one machine) exchanges nothing.
+///
 /// A host whose shard is empty or missing (fewer S3 objects than hosts, or no validation shard)
 /// contributes nothing, with a warning; a channel empty on every host is the usual empty-channel
 /// error when the job reads it. Pipe-mode channels are streamed per host and cannot be
@@ -25,6 +29,14 @@ public enum ShardedChannels {
     public static func exchange(environment: TrainingEnvironment, group: any WorkerGroup, scratch: String,
                                 log: @escaping @Sendable (String) -> Void) throws(ContainerError) -> TrainingEnvironment {
         guard group.size > 1 else { return environment }
+        // Shards belong to hosts, not ranks: ranks on one host read the same directory. The host
+        // is SM_CURRENT_HOST, else resourceconfig.json's current_host, else the machine's name.
+        let host = currentHost(environment)
+        let hosts = try hostOfEachRank(host, group: group)
+        // Each host's shard comes from its lowest rank; hosts numbered in rank order.
+        var firstRanks: [Int] = []
+        for (r, h) in hosts.enumerated() where !firstRanks.contains(where: { hosts[$0] == h }) { firstRanks.append(r) }
+        guard firstRanks.count > 1 else { return environment }  // one host: every rank already reads it all
         let channels: [ChannelConfiguration]
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: environment.inputDataConfigPath))
@@ -45,7 +57,8 @@ public enum ShardedChannels {
                 continue
             }
             let target = scratch + "/" + channel.name
-            try exchange(channel: channel.name, directory: environment.channelDirectory(channel.name), into: target, group: group, log: log)
+            try exchange(channel: channel.name, directory: environment.channelDirectory(channel.name), into: target, group: group,
+                         senders: firstRanks, log: log)
             overrides["SM_CHANNEL_" + channel.name.uppercased()] = target
         }
         guard !overrides.isEmpty else { return environment }
@@ -54,8 +67,33 @@ public enum ShardedChannels {
         return exchanged
     }
 
-    /// One channel: every rank's files, written under `target/host-NNNN/`.
-    static func exchange(channel: String, directory: String, into target: String, group: any WorkerGroup,
+    /// This process's host name (see ``exchange(environment:group:scratch:log:)``).
+    static func currentHost(_ environment: TrainingEnvironment) -> String {
+        if let host = environment.environment["SM_CURRENT_HOST"], !host.isEmpty { return host }
+        if let data = try? Data(contentsOf: URL(fileURLWithPath: environment.resourceConfigPath)),
+           let resources = try? ContainerConfiguration.resources(data, path: environment.resourceConfigPath) {
+            return resources.currentHost
+        }
+        return ProcessInfo.processInfo.hostName
+    }
+
+    /// Every rank's host name, in rank order.
+    static func hostOfEachRank(_ host: String, group: any WorkerGroup) throws(ContainerError) -> [String] {
+        let packed = pack([(relative: host, bytes: Data())])
+        do {
+            return try group.run { comm -> [String] in
+                try comm.allGather(packed).enumerated().map { r, values in try unpack(values, rank: r).first?.relative ?? "" }
+            }
+        } catch let error as ContainerError {
+            throw error
+        } catch {
+            throw .algorithm("exchanging the ranks' host names: \(error)")
+        }
+    }
+
+    /// One channel: the files of each host's first rank (`senders`, in rank order), written
+    /// under `target/host-NNNN/` with NNNN the host's position among them.
+    static func exchange(channel: String, directory: String, into target: String, group: any WorkerGroup, senders: [Int],
                          log: @escaping @Sendable (String) -> Void) throws(ContainerError) {
         let local: [(relative: String, bytes: Data)]
         do {
@@ -63,10 +101,11 @@ public enum ShardedChannels {
         } catch {
             throw .client("channel '\(channel)': \(error)")
         }
-        let packed = pack(local)
         let primary = group.isPrimary
         do {
             _ = try group.run { comm -> Int in
+                // Only each host's first rank sends its files; the others send nothing.
+                let packed = senders.contains(comm.rank) ? pack(local) : []
                 // The lengths first, then rounds of at most `chunkValues` values from every rank.
                 let lengths = try comm.allGather([Double(packed.count)]).map { Int($0[0]) }
                 var received = [[Double]](repeating: [], count: lengths.count)
@@ -78,13 +117,13 @@ public enum ShardedChannels {
                     for (r, part) in parts.enumerated() { received[r] += part }
                     offset += chunkValues
                 }
-                for (r, values) in received.enumerated() {
-                    let files = try unpack(values, rank: r)
+                for (h, r) in senders.enumerated() {
+                    let files = try unpack(received[r], rank: r)
                     if files.isEmpty && primary {
-                        log("Warning: channel '\(channel)' is ShardedByS3Key and host \(r + 1) of \(lengths.count) has no data in it: that host contributes no rows")
+                        log("Warning: channel '\(channel)' is ShardedByS3Key and host \(h + 1) of \(senders.count) has no data in it: that host contributes no rows")
                     }
                     for file in files {
-                        let path = target + "/" + String(format: "host-%04d/", r) + file.relative
+                        let path = target + "/" + String(format: "host-%04d/", h) + file.relative
                         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                         try file.bytes.write(to: URL(fileURLWithPath: path))
                     }
@@ -92,7 +131,7 @@ public enum ShardedChannels {
                 try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
                 if primary {
                     let total = lengths.reduce(0, +) * 8
-                    log("Channel '\(channel)' is ShardedByS3Key: the \(lengths.count) hosts exchanged their shards (\(total >> 10) KiB); training reads their union in host order")
+                    log("Channel '\(channel)' is ShardedByS3Key: the \(senders.count) hosts exchanged their shards (\(total >> 10) KiB); training reads their union in host order")
                 }
                 return 0
             }

@@ -216,7 +216,7 @@ struct TrainUnderMPITests {
         let reference = try runBounded(mlc, ["train", "--algorithm", "linear-learner", "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
         try #require(reference.status == 0, "\(reference.stderr)")
         func rank(_ r: Int) -> [String] {
-            ["-x", "SM_CHANNEL_TRAIN=\(distributed)/hosts/\(r)/train", "-x", "SM_CHANNEL_VALIDATION=\(distributed)/hosts/\(r)/validation",
+            ["-x", "SM_CURRENT_HOST=algo-\(r + 1)", "-x", "SM_CHANNEL_TRAIN=\(distributed)/hosts/\(r)/train", "-x", "SM_CHANNEL_VALIDATION=\(distributed)/hosts/\(r)/validation",
              mlc, "train", "--algorithm", "linear-learner", "--root", distributed, "--workers", "1", "--no-progress"]
         }
         let run = try runMPI(ranks: 1, rank(0) + [":", "-np", "1"] + rank(1), seconds: 300)
@@ -230,6 +230,27 @@ struct TrainUnderMPITests {
         #expect(run.stdout.contains("Channel 'train' is ShardedByS3Key: the 2 hosts exchanged their shards"), "\(run.stdout)")
         #expect(run.stdout.contains("channel 'validation' is ShardedByS3Key and host 1 of 2 has no data in it"), "\(run.stdout)")
         #expect(!fm.fileExists(atPath: distributed + "/output/failure"))
+    }
+
+    @Test("ShardedByS3Key with every rank on one host (plain mpirun -np 2): nothing exchanged, the model bytes of 2 in-process workers")
+    func shardedChannelOnOneHost() throws {
+        let c = Self.cases[0]
+        let sharded = #"{"train": {"ContentType": "text/csv;label_size=0", "S3DistributionType": "ShardedByS3Key"}}"#
+        let local = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: sharded, files: c.files)
+        let distributed = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: sharded, files: c.files)
+        defer {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: distributed)
+        }
+        let mlc = try builtExecutable("mlc")
+        let reference = try runBounded(mlc, ["train", "--algorithm", c.algorithm, "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
+        try #require(reference.status == 0, "\(reference.stderr)")
+        let run = try runMPI(ranks: 2, [mlc, "train", "--algorithm", c.algorithm, "--root", distributed, "--workers", "1", "--no-progress"], seconds: 300)
+        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(!run.stdout.contains("exchanged their shards"), "\(run.stdout)")
+        let expected = try Data(contentsOf: URL(fileURLWithPath: local + "/model/model.safetensors"))
+        let got = try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/model.safetensors"))
+        #expect(got == expected)
     }
 
     @Test("a ClientError under mpirun (a bad hyperparameter): the job ends non-zero within seconds with the reason in output/failure")
