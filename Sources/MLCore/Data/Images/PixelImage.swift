@@ -64,13 +64,13 @@ public struct PixelImage: Sendable, Hashable {
         get {
             // invariant: the caller's contract, as for Array's subscript — no decoder or trainer
             // path indexes pixels from input data through this (they work on the buffers)
-            precondition(x >= 0 && x < width && y >= 0 && y < height && channel >= 0 && channel < channels,
+            precondition(x >= 0 && x < width && y >= 0 && y < height && channel >= 0 && channel < channels, // invariant: see above
                          "pixel (\(x), \(y), \(channel)) outside a \(width)×\(height)×\(channels) image")
             return pixels[(y * width + x) * channels + channel]
         }
         set {
             // invariant: the caller's contract, as for the getter
-            precondition(x >= 0 && x < width && y >= 0 && y < height && channel >= 0 && channel < channels,
+            precondition(x >= 0 && x < width && y >= 0 && y < height && channel >= 0 && channel < channels, // invariant: see above
                          "pixel (\(x), \(y), \(channel)) outside a \(width)×\(height)×\(channels) image")
             pixels[(y * width + x) * channels + channel] = newValue
         }
@@ -133,7 +133,7 @@ extension PixelImage {
         let n = width * height
         // invariant: the decoders and `converted(toChannels:)` pass buffers of exactly
         // width × height × layout.samples bytes
-        precondition(source.count >= n * layout.samples, "internal: \(source.count) bytes for \(n) pixels of \(layout)")
+        precondition(source.count >= n * layout.samples, "internal: \(source.count) bytes for \(n) pixels of \(layout)") // invariant: see above
         let pixels = [UInt8](unsafeUninitializedCapacity: n * channels) { out, initialized in
             // invariant: both buffers hold at least one pixel
             let s = source.baseAddress!, o = out.baseAddress! // invariant: see above
