@@ -10,11 +10,11 @@ import Darwin
 enum HTTPExchange {
     struct Response { var status: Int; var body: [UInt8] }
 
-    /// The response, or why there is none (connection refused, timeout, malformed).
-    static func send(_ request: HTTPRequestBytes, host: String = "127.0.0.1", port: UInt16, timeout: Double = 5) -> Result<Response, LoadGeneratorError> {
+    /// A blocking TCP socket connected to `host:port` with send and receive timeouts (the
+    /// caller closes it), or why there is none.
+    static func connectedSocket(host: String = "127.0.0.1", port: UInt16, timeout: Double) -> Result<Int32, LoadGeneratorError> {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(.system("socket: \(String(cString: strerror(errno)))")) }
-        defer { close(fd) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -25,7 +25,22 @@ enum HTTPExchange {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return .failure(.system("connect to \(host):\(port): \(String(cString: strerror(errno)))")) }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            return .failure(.system("connect to \(host):\(port): \(reason)"))
+        }
+        return .success(fd)
+    }
+
+    /// The response, or why there is none (connection refused, timeout, malformed).
+    static func send(_ request: HTTPRequestBytes, host: String = "127.0.0.1", port: UInt16, timeout: Double = 5) -> Result<Response, LoadGeneratorError> {
+        let fd: Int32
+        switch connectedSocket(host: host, port: port, timeout: timeout) {
+        case .success(let socket): fd = socket
+        case .failure(let error): return .failure(error)
+        }
+        defer { close(fd) }
         var sent = 0
         while sent < request.bytes.count {
             let n = request.bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) } // invariant: the buffer or result is non-empty / present by construction

@@ -44,3 +44,24 @@ extension ChannelReader {
         }
     }
 }
+
+extension MemoryBudget {
+    /// Checks the memory `readers` need held — each channel's estimated bytes through `held`
+    /// (Pipe channels, of unknown size, count nothing) — as a ClientError naming each channel's
+    /// share: "`what` (train about …, validation about …`detail`)".
+    func checkChannels(_ readers: [ChannelReader], held: (Int) -> Int = { $0 }, what: String, detail: String = "",
+                       remedy: String) throws(ContainerError) {
+        var needed = 0
+        var parts: [String] = []
+        for reader in readers {
+            guard let bytes = reader.estimatedMemoryBytes().map(held) else { continue }
+            needed += bytes
+            parts.append("\(reader.name) about " + MemoryBudgetError.short(bytes))
+        }
+        do {
+            try check(needed, for: what + " (" + parts.joined(separator: ", ") + detail + ")", remedy: remedy)
+        } catch {
+            throw .client(error.description)
+        }
+    }
+}

@@ -247,19 +247,8 @@ extension LinearLearnerJob {
     /// applied to other algorithms.
     static func checkHeldChannels(_ readers: [String: ChannelReader], environment: [String: String]) throws(ContainerError) {
         let budget = MemoryBudget.fromEnvironment(environment.filter { $0.key != MemoryBudget.environmentKey })
-        var needed = 0
-        var parts: [String] = []
-        for name in ["validation", "test"] {
-            guard let bytes = readers[name]?.estimatedMemoryBytes() else { continue }
-            needed += bytes
-            parts.append("\(name) about " + MemoryBudgetError.short(bytes))
-        }
-        do {
-            try budget.check(needed, for: "the linear learner's validation and test channels in memory (" + parts.joined(separator: ", ") + ")",
-                             remedy: "use an instance with more memory or a smaller validation/test channel (the train channel is streamed)")
-        } catch {
-            throw .client(error.description)
-        }
+        try budget.checkChannels(["validation", "test"].compactMap { readers[$0] }, what: "the linear learner's validation and test channels in memory",
+                                 remedy: "use an instance with more memory or a smaller validation/test channel (the train channel is streamed)")
     }
 }
 

@@ -6,19 +6,9 @@ extension XGBoostJob {
     /// a byte is read, so data too large for the machine is a ClientError that says how much it
     /// needs, not an OOM kill.
     static func checkMemory(_ readers: [String: ChannelReader], budget: MemoryBudget) throws(ContainerError) {
-        var needed = 0
-        var parts: [String] = []
-        for reader in readers.values.sorted(by: { $0.name < $1.name }) {
-            guard let values = reader.estimatedMemoryBytes() else { continue }  // Pipe: size unknown
-            let bytes = values + values / 2
-            needed += bytes
-            parts.append("\(reader.name) about " + MemoryBudgetError.short(bytes))
-        }
-        do {
-            try budget.check(needed, for: "XGBoost's channels in memory (" + parts.joined(separator: ", ") + ": float32 values and their histogram bins)",
-                             remedy: "use an instance with more memory, or more instances with the train channel ShardedByS3Key")
-        } catch {
-            throw .client(error.description)
-        }
+        // float32 values, then half as many bytes again of bins.
+        try budget.checkChannels(readers.values.sorted { $0.name < $1.name }, held: { $0 + $0 / 2 }, what: "XGBoost's channels in memory",
+                                 detail: ": float32 values and their histogram bins",
+                                 remedy: "use an instance with more memory, or more instances with the train channel ShardedByS3Key")
     }
 }

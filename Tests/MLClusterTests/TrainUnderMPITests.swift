@@ -25,6 +25,26 @@ struct TrainUnderMPITests {
         return root
     }
 
+    /// Trains with 2 in-process workers and as `mpirun -np 2` (one worker a rank), each on its own
+    /// tree (`mpiHyperparameters` for the MPI one, the same by default): the MPI run and both
+    /// `model.safetensors`.
+    static func trainBothWays(algorithm: String, hyperparameters: String, mpiHyperparameters: String? = nil, channels: String,
+                              files: [String: String]) throws -> (run: BoundedRun, local: Data, distributed: Data) {
+        let local = try tree(algorithm: algorithm, hyperparameters: hyperparameters, channels: channels, files: files)
+        let distributed = try tree(algorithm: algorithm, hyperparameters: mpiHyperparameters ?? hyperparameters, channels: channels, files: files)
+        defer {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: distributed)
+        }
+        let mlc = try builtExecutable("mlc")
+        let reference = try runBounded(mlc, ["train", "--algorithm", algorithm, "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
+        try #require(reference.status == 0, "\(reference.stderr)")
+        let run = try runMPI(ranks: 2, [mlc, "train", "--algorithm", algorithm, "--root", distributed, "--workers", "1", "--no-progress"], seconds: 300)
+        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        return (run, try Data(contentsOf: URL(fileURLWithPath: local + "/model/model.safetensors")),
+                try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/model.safetensors")))
+    }
+
     static let cases: [(algorithm: String, hyperparameters: String, channels: String, files: [String: String])] = [
         ("kmeans", #"{"k": "10", "feature_dim": "65", "mini_batch_size": "200", "epochs": "3"}"#,
          #"{"train": {"ContentType": "text/csv;label_size=0"}}"#, ["train": "digits/train.csv"]),
@@ -165,21 +185,10 @@ struct TrainUnderMPITests {
     func kmeansParameterServerAcrossProcesses() throws {
         let c = Self.cases[0]
         let hyperparameters = #"{"k": "10", "feature_dim": "65", "mini_batch_size": "200", "epochs": "3", "_kvstore": "dist_sync", "_num_kv_servers": "3"}"#
-        let local = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: c.channels, files: c.files)
-        let distributed = try Self.tree(algorithm: c.algorithm, hyperparameters: hyperparameters, channels: c.channels, files: c.files)
-        defer {
-            try? FileManager.default.removeItem(atPath: local)
-            try? FileManager.default.removeItem(atPath: distributed)
-        }
-        let mlc = try builtExecutable("mlc")
-        let reference = try runBounded(mlc, ["train", "--algorithm", c.algorithm, "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
-        try #require(reference.status == 0, "\(reference.stderr)")
-        let run = try runMPI(ranks: 2, [mlc, "train", "--algorithm", c.algorithm, "--root", distributed, "--workers", "1", "--no-progress"], seconds: 300)
-        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
-        #expect(run.stdout.contains("_kvstore: parameter server, sync, 3 shard(s) on 2 MPI processes"), "\(run.stdout)")
-        let expected = try Data(contentsOf: URL(fileURLWithPath: local + "/model/model.safetensors"))
-        let got = try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/model.safetensors"))
-        #expect(got == expected)
+        let both = try Self.trainBothWays(algorithm: c.algorithm, hyperparameters: c.hyperparameters, mpiHyperparameters: hyperparameters,
+                                          channels: c.channels, files: c.files)
+        #expect(both.run.stdout.contains("_kvstore: parameter server, sync, 3 shard(s) on 2 MPI processes"), "\(both.run.stdout)")
+        #expect(both.distributed == both.local)
     }
 
     @Test("ShardedByS3Key: each rank reads only its host's shard, the ranks exchange them and train on the union in host order — the model bytes of one process reading host-0000/ and host-0001/; a host without a validation shard is a warning")
@@ -236,21 +245,9 @@ struct TrainUnderMPITests {
     func shardedChannelOnOneHost() throws {
         let c = Self.cases[0]
         let sharded = #"{"train": {"ContentType": "text/csv;label_size=0", "S3DistributionType": "ShardedByS3Key"}}"#
-        let local = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: sharded, files: c.files)
-        let distributed = try Self.tree(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: sharded, files: c.files)
-        defer {
-            try? FileManager.default.removeItem(atPath: local)
-            try? FileManager.default.removeItem(atPath: distributed)
-        }
-        let mlc = try builtExecutable("mlc")
-        let reference = try runBounded(mlc, ["train", "--algorithm", c.algorithm, "--root", local, "--workers", "2", "--no-progress"], seconds: 300)
-        try #require(reference.status == 0, "\(reference.stderr)")
-        let run = try runMPI(ranks: 2, [mlc, "train", "--algorithm", c.algorithm, "--root", distributed, "--workers", "1", "--no-progress"], seconds: 300)
-        try #require(run.status == 0, "\(run.stdout)\n\(run.stderr)")
-        #expect(!run.stdout.contains("exchanged their shards"), "\(run.stdout)")
-        let expected = try Data(contentsOf: URL(fileURLWithPath: local + "/model/model.safetensors"))
-        let got = try Data(contentsOf: URL(fileURLWithPath: distributed + "/model/model.safetensors"))
-        #expect(got == expected)
+        let both = try Self.trainBothWays(algorithm: c.algorithm, hyperparameters: c.hyperparameters, channels: sharded, files: c.files)
+        #expect(!both.run.stdout.contains("exchanged their shards"), "\(both.run.stdout)")
+        #expect(both.distributed == both.local)
     }
 
     @Test("a ClientError under mpirun (a bad hyperparameter): the job ends non-zero within seconds with the reason in output/failure")

@@ -348,9 +348,26 @@ extension LinearLearnerTrainer {
         mutating func applyStep(losses: [Double], weight: Double, state: inout LinearTrainingState) throws {
             guard weight > 0 else { return }  // every row weighted 0: nothing to learn from
             let rates = settings.variants.map { $0.rate(afterUpdates: state.optimizer.step) }
-            func hint(_ m: Int) -> String {
-                "lower learning_rate (this step used \(rates[m]))" + (settings.normalizeData ? "" : " or set normalize_data=true")
+            try checkLosses(losses, weight: weight, rates: rates, state: &state)
+            // A diverged model's gradient is dropped, so its parameters stay at zero.
+            for m in 0..<models where state.diverged[m] { zeroModel(m, in: &meanGradient) }
+            try optimizer.step(parameters: &state.parameters, gradient: meanGradient, learningRates: rates, state: &state.optimizer)
+            for m in 0..<models where !state.diverged[m] {
+                if let bad = firstNonFinite(model: m, in: state.parameters) {
+                    try markDiverged(m, reason: "parameter \(bad) became \(state.parameters[bad])", hint: divergenceHint(rate: rates[m]), state: &state)
+                }
             }
+            let beta = averagingDecay
+            for j in 0..<layout.count {
+                state.averaged[j] = beta > 0 ? beta * state.averaged[j] + (1 - beta) * Double(state.parameters[j]) : Double(state.parameters[j])
+            }
+            for m in 0..<models { state.epochLosses[m] += state.diverged[m] ? 0 : losses[m] }
+            state.epochWeight += weight
+        }
+
+        /// Marks each live model whose mean loss this mini-batch is not finite, or has exploded
+        /// from its first mini-batch's, as diverged (the yardstick is set on the first call).
+        mutating func checkLosses(_ losses: [Double], weight: Double, rates: [Double], state: inout LinearTrainingState) throws {
             if state.referenceLosses == nil { state.referenceLosses = losses.map { $0 / weight } }
             // invariant: set just above
             let reference = state.referenceLosses! // invariant: see above
@@ -362,22 +379,13 @@ extension LinearLearnerTrainer {
                 } else if meanLoss > Self.explosionFactor * max(reference[m], 1) {
                     reason = "the loss exploded to \(meanLoss) from \(reference[m]) at the start"
                 }
-                if let reason { try markDiverged(m, reason: reason, hint: hint(m), state: &state) }
+                if let reason { try markDiverged(m, reason: reason, hint: divergenceHint(rate: rates[m]), state: &state) }
             }
-            // A diverged model's gradient is dropped, so its parameters stay at zero.
-            for m in 0..<models where state.diverged[m] { zeroModel(m, in: &meanGradient) }
-            try optimizer.step(parameters: &state.parameters, gradient: meanGradient, learningRates: rates, state: &state.optimizer)
-            for m in 0..<models where !state.diverged[m] {
-                if let bad = firstNonFinite(model: m, in: state.parameters) {
-                    try markDiverged(m, reason: "parameter \(bad) became \(state.parameters[bad])", hint: hint(m), state: &state)
-                }
-            }
-            let beta = averagingDecay
-            for j in 0..<layout.count {
-                state.averaged[j] = beta > 0 ? beta * state.averaged[j] + (1 - beta) * Double(state.parameters[j]) : Double(state.parameters[j])
-            }
-            for m in 0..<models { state.epochLosses[m] += state.diverged[m] ? 0 : losses[m] }
-            state.epochWeight += weight
+        }
+
+        /// What to change when a model trained at learning rate `rate` diverges.
+        func divergenceHint(rate: Double) -> String {
+            "lower learning_rate (this step used \(rate))" + (settings.normalizeData ? "" : " or set normalize_data=true")
         }
 
         func markDiverged(_ m: Int, reason: String, hint: String, state: inout LinearTrainingState) throws {

@@ -103,23 +103,7 @@ extension LinearLearnerTrainer.EpochLoop {
 
         // The loss checks of applyStep, on the same totals.
         let updates = server.firstStep + step
-        let rates = settings.variants.map { $0.rate(afterUpdates: updates) }
-        func hint(_ m: Int) -> String {
-            "lower learning_rate (this step used \(rates[m]))" + (settings.normalizeData ? "" : " or set normalize_data=true")
-        }
-        if state.referenceLosses == nil { state.referenceLosses = losses.map { $0 / weight } }
-        // invariant: set just above
-        let reference = state.referenceLosses! // invariant: see above
-        for m in 0..<models where !state.diverged[m] {
-            let meanLoss = losses[m] / weight
-            var reason: String?
-            if !meanLoss.isFinite {
-                reason = "the loss is \(meanLoss)"
-            } else if meanLoss > Self.explosionFactor * max(reference[m], 1) {
-                reason = "the loss exploded to \(meanLoss) from \(reference[m]) at the start"
-            }
-            if let reason { try markDiverged(m, reason: reason, hint: hint(m), state: &state) }
-        }
+        try checkLosses(losses, weight: weight, rates: settings.variants.map { $0.rate(afterUpdates: updates) }, state: &state)
 
         if server.synchronous {
             server.prepare(step: step, weight: weight, diverged: state.diverged)
@@ -181,7 +165,7 @@ extension LinearLearnerTrainer.EpochLoop {
         for bad in server.takeNonFinite(upTo: step) where !state.diverged[bad.model] {
             let rate = settings.variants[bad.model].rate(afterUpdates: server.firstStep + max(0, bad.step))
             try markDiverged(bad.model, reason: "parameter \(bad.index) became \(bad.value)",
-                             hint: "lower learning_rate (this step used \(rate))" + (settings.normalizeData ? "" : " or set normalize_data=true"),
+                             hint: divergenceHint(rate: rate),
                              state: &state)
             if !server.synchronous { server.markDiverged(state.diverged) }
         }

@@ -268,6 +268,11 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
                 shard.condition.unlock()
             }
         }
+        advanceClock(worker: worker, past: step)
+    }
+
+    /// Worker `worker` has pushed (or skipped) `step`: the stale mode's waits may go on.
+    private func advanceClock(worker: Int, past step: Int) {
         condition.lock()
         clocks[worker] = max(clocks[worker], step + 1)
         condition.broadcast()
@@ -327,10 +332,7 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
     public func skip(worker: Int, step: Int) throws(ParameterServerError) {
         guard (0..<workers).contains(worker) else { throw .mismatch(operation: "skip", reason: "worker \(worker) of \(workers)") }
         guard consistency != .synchronous else { throw .mismatch(operation: "skip", reason: "a synchronous step needs every worker's push") }
-        condition.lock()
-        clocks[worker] = max(clocks[worker], step + 1)
-        condition.broadcast()
-        condition.unlock()
+        advanceClock(worker: worker, past: step)
     }
 
     /// Worker `worker` pushes no more: nobody waits for it again (a worker that stopped early,
@@ -413,10 +415,7 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
             }
             shard.condition.unlock()
         }
-        condition.lock()
-        clocks[worker] = max(clocks[worker], step + 1)
-        condition.broadcast()
-        condition.unlock()
+        advanceClock(worker: worker, past: step)
     }
 
     private func applyRowLocked(_ shard: Shard, row: Int, lo: Int, update: [T], contributors: Int,
@@ -486,10 +485,7 @@ public final class ParameterServer<T: BLASScalar>: @unchecked Sendable {
             }
             shard.condition.unlock()
         }
-        condition.lock()
-        clocks[worker] = max(clocks[worker], step + 1)
-        condition.broadcast()
-        condition.unlock()
+        advanceClock(worker: worker, past: step)
     }
 
     /// Adds `parts` (in the given order) into a zero update of the shard, then applies it. Shard locked.
